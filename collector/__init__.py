@@ -1,0 +1,3 @@
+"""mdc collector: jobs, queue, sources and the worker loop. Never imports Flask or webapp."""
+
+__version__ = "0.1.0"

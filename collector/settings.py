@@ -1,0 +1,133 @@
+"""One typed settings object, read from the environment.
+
+`REDIS_URL` and `DATABASE_URL` keep their conventional names; everything else is `MDC_*`.
+Defaults serve the embedded setup (`make run`): a Redis-protocol server on port 6390
+and SQLite under ./var.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """A setting has a value mdc cannot use; the message names the variable."""
+
+
+EMBEDDED_REDIS_PORT = 6390  # not 6379, so a system Redis on the same machine never clashes
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    """MDC_DATA_DIR: where SQLite, the embedded Redis' AOF and caches live."""
+    redis_url: str = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+    """REDIS_URL: the Redis (or Valkey) server carrying the work queue and progress."""
+    database_url: str = ""
+    """DATABASE_URL: SQLAlchemy URL; empty means sqlite:///<data_dir>/mdc.db."""
+    key_prefix: str = "mdc"
+    """MDC_KEY_PREFIX: prefix of every Redis key, so several installs can share one Redis."""
+    retention_days: int = 7
+    """MDC_RETENTION_DAYS: finished jobs older than this are removed by cleanup."""
+    collector_name: str = ""
+    """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}."""
+    heartbeat_seconds: float = 2.0
+    """MDC_HEARTBEAT_SECONDS: how often a collector beats and refreshes its claim."""
+    heartbeat_ttl_seconds: float = 15.0
+    """MDC_HEARTBEAT_TTL_SECONDS: a collector silent this long counts as gone."""
+    claim_idle_seconds: float = 60.0
+    """MDC_CLAIM_IDLE_SECONDS: a queue entry idle this long belongs to a dead collector."""
+    max_deliveries: int = 5
+    """MDC_MAX_DELIVERIES: an entry delivered more often than this ends FAILED."""
+    max_retries: int = 5
+    """MDC_MAX_RETRIES: transient source errors retried this many times per chunk."""
+    retry_base_seconds: float = 2.0
+    """MDC_RETRY_BASE_SECONDS: first retry delay; doubles each time, with jitter."""
+    events_maxlen: int = 1000
+    """MDC_EVENTS_MAXLEN: progress events kept per job (approximate cap)."""
+    sim_delay_seconds: float = 0.3
+    """MDC_SIM_DELAY_SECONDS: default pause per chunk of the simulated source."""
+    yahoo_base_url: str = ""
+    """MDC_YAHOO_BASE_URL: send Yahoo requests to this address (a proxy, mirror or test fake)."""
+    ib_host: str = "127.0.0.1"
+    """MDC_IB_HOST: TWS / IB Gateway host."""
+    ib_port: int = 4002
+    """MDC_IB_PORT: TWS / IB Gateway API port (4002 = Gateway paper, 7497 = TWS paper)."""
+    ib_client_id: int = 100
+    """MDC_IB_CLIENT_ID: first client id; each collector claims its own above it."""
+    auth_token: str = ""
+    """MDC_AUTH_TOKEN: when set, the web app asks for this token."""
+    web_port: int = 8000
+    """MDC_WEB_PORT: port of the web app started by `make run`."""
+    collectors: int = 2
+    """MDC_COLLECTORS: collector processes started by `make run`."""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mdc.db').resolve()}"
+
+    @property
+    def consumer_name(self) -> str:
+        return self.collector_name or f"{socket.gethostname()}:{os.getpid()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Read settings from `env` (default os.environ); bad values raise SettingsError."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            var = _ENV_NAMES.get(f.name, "MDC_" + f.name.upper())
+            raw = env.get(var)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(var, raw, f.type)
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        positive = ("heartbeat_seconds", "heartbeat_ttl_seconds", "claim_idle_seconds",
+                    "max_deliveries", "events_maxlen", "retention_days", "collectors")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
+        for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{env_name(name)} must be 0 or more, got {getattr(self, name)}")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}")
+        for name in ("ib_port", "web_port"):
+            if not 0 < getattr(self, name) < 65536:
+                raise SettingsError(f"{env_name(name)} must be a TCP port (1-65535), got {getattr(self, name)}")
+
+
+_ENV_NAMES = {"redis_url": "REDIS_URL", "database_url": "DATABASE_URL"}
+
+
+def env_name(field_name: str) -> str:
+    return _ENV_NAMES.get(field_name, "MDC_" + field_name.upper())
+
+
+def _convert(var: str, raw: str, type_name: object) -> object:
+    kind = str(type_name)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError:
+        expected = "a whole number" if kind == "int" else "a number"
+        raise SettingsError(f"{var} must be {expected}, got {raw!r}") from None
+    return raw

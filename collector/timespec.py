@@ -1,0 +1,111 @@
+"""The shared vocabulary of intervals and periods, and parsing of user-given times.
+
+Every source accepts a subset of INTERVALS; periods are resolved to absolute UTC
+start/end at submit time so a job means the same thing whenever it runs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+
+# Approximate length of one bar; months count as 30 days, which is only used for planning.
+INTERVALS: dict[str, int] = {
+    "1s": 1, "5s": 5, "10s": 10, "15s": 15, "30s": 30,
+    "1m": 60, "2m": 120, "3m": 180, "5m": 300, "10m": 600, "15m": 900, "20m": 1200,
+    "30m": 1800, "90m": 5400,
+    "1h": 3600, "2h": 7200, "3h": 10800, "4h": 14400, "8h": 28800,
+    "1d": 86400, "5d": 5 * 86400, "1w": 7 * 86400, "1mo": 30 * 86400, "3mo": 91 * 86400,
+}
+
+PERIODS = ("1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
+
+# "max" means "as far back as the source keeps"; 50 years covers every listed security's
+# daily history and keeps the plan finite.
+MAX_LOOKBACK = timedelta(days=365 * 50)
+
+_PERIOD_DELTAS = {
+    "1d": timedelta(days=1), "5d": timedelta(days=5), "1mo": timedelta(days=30),
+    "3mo": timedelta(days=91), "6mo": timedelta(days=182), "1y": timedelta(days=365),
+    "2y": timedelta(days=730), "5y": timedelta(days=1826), "10y": timedelta(days=3652),
+    "max": MAX_LOOKBACK,
+}
+
+
+def interval_seconds(interval: str) -> int:
+    return INTERVALS[interval]
+
+
+def is_intraday(interval: str) -> bool:
+    return INTERVALS[interval] < 86400
+
+
+def describe_interval(interval: str) -> str:
+    """'5s' -> '5-second', '1h' -> '1-hour', for messages a person reads."""
+    m = re.fullmatch(r"(\d+)(s|m|h|d|w|mo)", interval)
+    if not m:
+        return interval
+    unit = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month"}[m.group(2)]
+    return f"{m.group(1)}-{unit}"
+
+
+def period_start(period: str, end: datetime) -> datetime:
+    """Start of a period preset that ends at `end`."""
+    if period == "ytd":
+        return datetime(end.year, 1, 1, tzinfo=UTC)
+    return end - _PERIOD_DELTAS[period]
+
+
+class TimeParseError(ValueError):
+    pass
+
+
+def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
+    """Parse an ISO date or datetime; UTC unless a zone is given.
+
+    A bare date means midnight UTC at its start, or the next midnight when `end_of_day`
+    (so end=2024-03-01 includes that whole day). A zone may be an offset or a name
+    after a space: "2024-03-01 09:30 America/New_York".
+    """
+    text = text.strip()
+    if not text:
+        raise TimeParseError("is empty")
+    zone = None
+    parts = text.rsplit(" ", 1)
+    if len(parts) == 2 and "/" in parts[1]:
+        try:
+            zone = ZoneInfo(parts[1])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TimeParseError(f"has an unknown time zone {parts[1]!r}") from None
+        text = parts[0]
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = date.fromisoformat(text)
+            if end_of_day:
+                day += timedelta(days=1)
+            value = datetime.combine(day, time(0), tzinfo=zone or UTC)
+        else:
+            value = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimeParseError("is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone or UTC)
+    if not (1900 <= value.year <= 2200):
+        raise TimeParseError("is outside the years 1900-2200")
+    return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
