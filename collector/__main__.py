@@ -1,0 +1,157 @@
+"""Command line: `python -m collector run|check|submit|cleanup|migrate`.
+
+Bad arguments print usage and exit 2; settings errors, unreachable servers and bad job
+fields print a plain message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import redis
+
+from .settings import Settings, SettingsError
+from .timespec import INTERVALS, PERIODS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m collector", description="mdc collector")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one collector process until stopped")
+    run.add_argument("--name", help="consumer name (default {hostname}:{pid})")
+    run.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    sub.add_parser("check", help="exit 0 when a collector is alive (for health checks), else 1")
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+
+    submit = sub.add_parser("submit", help="queue a job and print its id")
+    submit.add_argument("--source", required=True, help="yahoo, ibkr or sim")
+    submit.add_argument("--symbol", required=True, help="ticker, or several separated by commas")
+    submit.add_argument("--interval", required=True, help=" ".join(INTERVALS))
+    when = submit.add_mutually_exclusive_group(required=True)
+    when.add_argument("--period", help=" ".join(PERIODS))
+    when.add_argument("--start", help="ISO date or datetime, UTC unless a zone is given")
+    submit.add_argument("--end", help="ISO date or datetime (default: now)")
+    submit.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="source option, e.g. adjusted=true or what_to_show=MIDPOINT")
+    submit.add_argument("--json", action="store_true", help="print the jobs as JSON")
+
+    clean = sub.add_parser("cleanup", help="remove finished jobs older than N days")
+    clean.add_argument("--days", type=_positive_int, default=None, help="default MDC_RETENTION_DAYS (7)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("days must be 0 or more")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"mdc: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](args, settings, parser)
+    except redis.RedisError as exc:
+        print(f"mdc: cannot reach Redis at {settings.redis_url}: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_run(args, settings: Settings, _parser) -> int:
+    from .worker import Collector, configure_logging
+
+    collector = Collector(settings, name=args.name)
+    configure_logging(collector.name, args.log_level)
+    collector.db.migrate()
+    collector.install_signal_handlers()
+    collector.run(burst=args.burst)
+    return 0
+
+
+def cmd_check(_args, settings: Settings, _parser) -> int:
+    from .registry import Registry
+
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
+    live = Registry(client, settings.key_prefix).live_count()
+    print(f"{live} collector{'s' * (live != 1)} alive")
+    return 0 if live else 1
+
+
+def cmd_migrate(_args, settings: Settings, _parser) -> int:
+    from .db import Database
+
+    Database(settings.sqlalchemy_url).migrate()
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_submit(args, settings: Settings, parser) -> int:
+    from .validation import ValidationError
+
+    options = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--option wants NAME=VALUE, got {item!r}")
+        options[name.strip()] = value.strip()
+    fields = {"source": args.source, "symbol": args.symbol, "interval": args.interval,
+              "period": args.period, "start": args.start, "end": args.end, "options": options}
+    manager = _manager(settings)
+    try:
+        results = manager.submit(fields)
+    except ValidationError as exc:
+        for name, message in exc.errors.items():
+            print(f"mdc: --{name}: {message}", file=sys.stderr)
+        return 2
+    for result in results:
+        if args.json:
+            print(json.dumps({"id": result.job.id, "created": result.created, "queued": result.queued}))
+        else:
+            print(result.job.id)
+        if not result.created:
+            print(f"job {result.job.id} for {result.job.symbol} was already {result.job.status.lower()}; "
+                  "not submitted twice", file=sys.stderr)
+        elif not result.queued:
+            print(f"job {result.job.id} saved; it will start when Redis is reachable again", file=sys.stderr)
+    return 0
+
+
+def cmd_cleanup(args, settings: Settings, _parser) -> int:
+    from .cleanup import cleanup
+
+    manager = _manager(settings)
+    result = cleanup(manager.db, manager.queue, settings.retention_days if args.days is None else args.days)
+    print(result.summary())
+    return 0
+
+
+def _manager(settings: Settings):
+    from .db import Database
+    from .jobs import JobManager
+    from .queue import Queue
+
+    db = Database(settings.sqlalchemy_url)
+    db.migrate()
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5,
+                                  socket_connect_timeout=3)
+    return JobManager(db, Queue(client, settings.key_prefix, events_maxlen=settings.events_maxlen), settings)
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "migrate": cmd_migrate, "submit": cmd_submit,
+            "cleanup": cmd_cleanup}
+
+if __name__ == "__main__":
+    sys.exit(main())

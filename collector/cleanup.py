@@ -1,0 +1,51 @@
+"""Retention: remove finished jobs older than N days with their event streams, and trim
+the work stream by age (its ids are millisecond timestamps, so one XTRIM MINID does it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+
+from .db import Database
+from .models import ACTIVE_STATUSES, FINISHED_STATUSES, Job
+from .queue import Queue
+from .timespec import utcnow
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    jobs_removed: int
+    event_streams_removed: int
+    queue_entries_trimmed: int
+    days: int
+
+    def summary(self) -> str:
+        return (f"Removed {self.jobs_removed:,} finished job{'s' * (self.jobs_removed != 1)} older than "
+                f"{self.days} day{'s' * (self.days != 1)}, {self.event_streams_removed:,} event "
+                f"stream{'s' * (self.event_streams_removed != 1)} and {self.queue_entries_trimmed:,} "
+                f"old queue entr{'ies' if self.queue_entries_trimmed != 1 else 'y'}.")
+
+
+def cleanup(db: Database, queue: Queue, days: int) -> CleanupResult:
+    """Delete COMPLETED/FAILED/CANCELLED jobs that finished more than `days` days ago."""
+    cutoff = utcnow() - timedelta(days=days)
+    jobs_removed = streams_removed = 0
+    while True:
+        with db.write() as session:
+            ids = session.scalars(select(Job.id).where(Job.status.in_(FINISHED_STATUSES),
+                                                       Job.finished_at < cutoff).limit(BATCH)).all()
+            if not ids:
+                break
+            session.execute(delete(Job).where(Job.id.in_(ids)))
+        jobs_removed += len(ids)
+        streams_removed += queue.delete_events(list(ids))
+    # Active jobs whose entry is about to be trimmed get queued again (outbox), not lost.
+    with db.write() as session:
+        session.execute(update(Job).where(Job.status.in_(ACTIVE_STATUSES), Job.published_at < cutoff)
+                        .values(published_at=None))
+    trimmed = queue.trim_before(int(cutoff.timestamp() * 1000))
+    return CleanupResult(jobs_removed, streams_removed, trimmed, days)

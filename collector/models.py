@@ -1,0 +1,125 @@
+"""Database tables: jobs, series and bars (SQLAlchemy 2, typed).
+
+Bars are stored per series: `series` names (source, symbol, interval, kind) once and
+`bars` is keyed by (series_id, ts) with ts in epoch seconds UTC. That is the logical key
+(source, symbol, interval, kind, ts) without repeating four strings on every row, which
+keeps the table small and the bulk upsert fast on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, whatever the database does with zones."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    symbol: Mapped[str] = mapped_column(String(32))
+    interval: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    period: Mapped[str | None] = mapped_column(String(8))  # preset the person chose, if any
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(12), default=JobStatus.PENDING)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int] = mapped_column(default=0)
+    checkpoint: Mapped[dict[str, Any] | None]
+    rows_new: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_updated: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    collector: Mapped[str | None] = mapped_column(String(128))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]  # set once the queue entry exists (outbox)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    request_key: Mapped[str] = mapped_column(String(64))  # hash of what was asked, for de-duplication
+
+    __table_args__ = (
+        Index("ix_jobs_status_id", "status", "id"),
+        Index("ix_jobs_finished_at", "finished_at"),
+        # At most one active job per request, even with several web workers racing.
+        Index("uq_jobs_active_request", "request_key", unique=True,
+              sqlite_where=text("status IN ('PENDING', 'RUNNING')"),
+              postgresql_where=text("status IN ('PENDING', 'RUNNING')")),
+    )
+
+
+class Series(Base):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    symbol: Mapped[str] = mapped_column(String(32))
+    interval: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    bar_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_ts: Mapped[int | None] = mapped_column(BigInteger)
+    last_ts: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),)
+
+
+class Bar(Base):
+    __tablename__ = "bars"
+
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # bar start, epoch seconds UTC
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float] = mapped_column(Float)
+    wap: Mapped[float | None] = mapped_column(Float)
+    trades: Mapped[int | None] = mapped_column(BigInteger)
+
+    # Clustered on the key in SQLite: the upsert's lookups and range reads hit one b-tree.
+    __table_args__ = {"sqlite_with_rowid": False}

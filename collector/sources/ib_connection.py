@@ -1,0 +1,284 @@
+"""One connection to TWS / IB Gateway per collector, driven from synchronous code.
+
+ib_insync is asyncio-based; the collector loop is not. Each connection owns a private
+event loop that runs only while a call is in progress (`run`), so it works from any plain
+thread without nest_asyncio. Client ids are claimed in Redis, so two collectors never
+present the same id to the Gateway (which would refuse the second with error 326).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import math
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from typing import Any, Awaitable, Callable
+
+import redis as redis_lib
+
+from .base import TransientError, WaitReporter
+from .ib_errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, unreachable_message
+
+
+def import_ib() -> Any:
+    """ib_insync (or its successor ib_async, same API), imported on first use.
+
+    eventkit asks for the thread's event loop at import time, which fails outside the
+    main thread unless one is set; so a loop is set for the import. eventkit keeps that
+    loop for itself, so it is left open.
+    """
+    for name in ("ib_insync", "ib_async"):
+        if name in sys.modules:
+            return sys.modules[name]
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        try:
+            return importlib.import_module("ib_insync")
+        except ImportError:
+            return importlib.import_module("ib_async")
+    finally:
+        asyncio.set_event_loop(None)
+
+
+class ClientIdClaim:
+    """Claims `base + n` under `{prefix}:ib:clientid:{id}` (SET NX with a TTL).
+
+    A daemon thread refreshes the claim while it is held, so an idle collector keeps its
+    id and a killed one frees it when the TTL runs out.
+    """
+
+    _REFRESH = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+                "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0")
+    _RELEASE = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                "return redis.call('DEL', KEYS[1]) end return 0")
+
+    def __init__(self, redis: redis_lib.Redis | None, key_prefix: str, base: int,
+                 span: int = 32, ttl: float = 60.0):
+        self._redis, self._prefix, self.base, self.span, self.ttl = redis, key_prefix, base, span, ttl
+        self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.current: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _key(self, client_id: int) -> str:
+        return f"{self._prefix}:ib:clientid:{client_id}"
+
+    def claim(self, skip: set[int]) -> int:
+        """A client id no other collector holds, avoiding ids in `skip`."""
+        self.release()
+        for client_id in range(self.base, self.base + self.span):
+            if client_id in skip:
+                continue
+            if self._redis is None:
+                self.current = client_id
+                return client_id
+            try:
+                taken = self._redis.set(self._key(client_id), self._token, nx=True,
+                                        px=int(self.ttl * 1000))
+            except redis_lib.RedisError as exc:
+                raise TransientError(f"Redis is unreachable, so no IB client id can be claimed: {exc}") from exc
+            if taken:
+                self.current = client_id
+                self._start_refresher()
+                return client_id
+        raise TransientError(f"Every IB client id from {self.base} to {self.base + self.span - 1} "
+                             "is in use by other collectors or programs", retry_after=self.ttl)
+
+    def refresh(self) -> None:
+        if self._redis is None or self.current is None:
+            return
+        with contextlib.suppress(redis_lib.RedisError):  # the next refresh tries again
+            self._redis.eval(self._REFRESH, 1, self._key(self.current), self._token,
+                             int(self.ttl * 1000))
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+        self._thread = None
+        if self._redis is not None and self.current is not None:
+            with contextlib.suppress(redis_lib.RedisError):  # the TTL frees it anyway
+                self._redis.eval(self._RELEASE, 1, self._key(self.current), self._token)
+        self.current = None
+
+    def _start_refresher(self) -> None:
+        self._stop = threading.Event()
+        stop = self._stop
+
+        def beat() -> None:
+            while not stop.wait(self.ttl / 3):
+                self.refresh()
+
+        self._thread = threading.Thread(target=beat, name=f"ib-clientid-{self.current}", daemon=True)
+        self._thread.start()
+
+
+class _ClientIdInUse(Exception):
+    pass
+
+
+class IbConnection:
+    """Connect lazily, reuse across jobs, reconnect with capped exponential backoff."""
+
+    def __init__(self, host: str, port: int, claim: ClientIdClaim, *, connect_timeout: float = 10.0,
+                 backoff_base: float = 1.0, backoff_max: float = 60.0):
+        self.host, self.port, self.claim = host, port, claim
+        self.connect_timeout = connect_timeout
+        self.backoff_base, self.backoff_max = backoff_base, backoff_max
+        self.ib: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._trouble: asyncio.Future | None = None  # resolves to a TransientError on trouble
+        self._refused: set[int] = set()  # ids the Gateway said are in use (by other programs)
+        self._failures = 0
+        self._next_attempt = 0.0
+
+    @property
+    def client_id(self) -> int | None:
+        return self.claim.current if self.ib is not None else None
+
+    def ensure_connected(self, report_wait: WaitReporter) -> Any:
+        """The connected IB object; raises TransientError when the Gateway is unreachable."""
+        if self.ib is not None:
+            self._pump()  # let a pending disconnect or error surface before trusting the socket
+            if self.ib is not None and self.ib.isConnected():
+                return self.ib
+            self.drop()
+        delay = self._next_attempt - time.monotonic()
+        if delay > 0:
+            report_wait(f"reconnecting to IB Gateway in {math.ceil(delay)} s")
+            time.sleep(delay)
+        ib_mod = import_ib()
+        for _ in range(4):  # a client id taken outside mdc costs one quick retry each
+            client_id = self.claim.claim(self._refused)
+            try:
+                self._call(self._connect(ib_mod, client_id))
+            except _ClientIdInUse:
+                self._refused.add(client_id)
+                self.claim.release()
+                continue
+            except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+                self.claim.release()
+                self._failures += 1
+                backoff = min(self.backoff_max, self.backoff_base * 2 ** (self._failures - 1))
+                self._next_attempt = time.monotonic() + backoff
+                raise TransientError(unreachable_message(self.host, self.port), retry_after=backoff) from exc
+            self._failures, self._next_attempt = 0, 0.0
+            return self.ib
+        raise TransientError(f"IB Gateway at {self.host}:{self.port} refused client ids "
+                             f"{sorted(self._refused)} as already in use", retry_after=self.backoff_max)
+
+    def run(self, make: Callable[[], Awaitable], timeout: float | None) -> Any:
+        """Run the request `make()` returns (built inside the loop, since some ib_insync
+        calls create futures right away); connectivity trouble or a timeout drops the
+        connection."""
+        try:
+            return self._call(self._guarded(make, timeout))
+        except (ConnectionError, OSError) as exc:
+            self.drop()
+            raise TransientError(f"Lost the connection to IB Gateway at {self.host}:{self.port}; "
+                                 "it will be rebuilt on the next attempt") from exc
+        except TransientError:
+            self.drop()
+            raise
+
+    def drop(self) -> None:
+        """Disconnect (if connected) and give up the client id."""
+        ib, self.ib = self.ib, None
+        if ib is not None and self._loop is not None:
+            ib.disconnect()
+            self._pump(ib_check=False)  # let the transport finish closing inside the loop
+        self.claim.release()
+
+    def close(self) -> None:
+        self.drop()
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    # -- inside the event loop ------------------------------------------------------------
+
+    async def _connect(self, ib_mod: Any, client_id: int) -> None:
+        ib = ib_mod.IB()
+        ib.RaiseRequestErrors = True  # a failed request raises instead of returning nothing
+        loop = asyncio.get_running_loop()
+        refused = loop.create_future()
+
+        def on_connect_error(req_id, code, text, contract=None) -> None:
+            if code == CLIENT_ID_IN_USE and not refused.done():
+                refused.set_result(text)
+
+        ib.errorEvent += on_connect_error
+        task = asyncio.ensure_future(ib.connectAsync(self.host, self.port, clientId=client_id,
+                                                     timeout=self.connect_timeout, readonly=True))
+        try:
+            await asyncio.wait({task, refused}, timeout=self.connect_timeout * 2,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ib.errorEvent -= on_connect_error
+        if refused.done() or not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            ib.disconnect()
+            if refused.done():
+                raise _ClientIdInUse(refused.result())
+            raise asyncio.TimeoutError("connect timed out")
+        task.result()
+        self._trouble = loop.create_future()
+        ib.errorEvent += self._on_error
+        ib.disconnectedEvent += self._on_disconnected
+        self.ib = ib
+
+    def _on_error(self, req_id, code, text, contract=None) -> None:
+        if code in CONNECTIVITY_CODES:
+            self._flag(TransientError(f"IB Gateway lost its connection (error {code}): {text}"))
+
+    def _on_disconnected(self) -> None:
+        self._flag(TransientError(f"IB Gateway at {self.host}:{self.port} closed the connection"))
+
+    def _flag(self, error: TransientError) -> None:
+        if self._trouble is not None and not self._trouble.done():
+            self._trouble.set_result(error)
+
+    async def _guarded(self, make: Callable[[], Awaitable], timeout: float | None) -> Any:
+        task = asyncio.ensure_future(make())
+        trouble = self._trouble
+        waiting = {task} if trouble is None else {task, trouble}
+        done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        if trouble is not None and trouble in done:
+            raise trouble.result()
+        raise TransientError(f"IB Gateway did not answer within {timeout:g} s")
+
+    # -- driving the loop from synchronous code -------------------------------------------
+
+    def _call(self, coro: Awaitable) -> Any:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        # ib_insync looks the loop up per thread, so make ours current wherever we are called
+        asyncio.set_event_loop(self._loop)
+        return self._loop.run_until_complete(coro)
+
+    def _pump(self, ib_check: bool = True) -> None:
+        async def spin() -> None:
+            for _ in range(3):
+                await asyncio.sleep(0)
+
+        self._call(spin())
+        if ib_check and self._trouble is not None and self._trouble.done():
+            self.drop()

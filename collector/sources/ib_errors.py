@@ -1,0 +1,60 @@
+"""What IB's error codes mean for a job: retry, give up, or treat as "no bars here".
+
+IB reports every failure as (code, text); code 162 alone covers pacing violations,
+empty ranges, missing permissions and cancelled queries, so its text decides.
+See https://interactivebrokers.github.io/tws-api/message_codes.html
+"""
+
+from __future__ import annotations
+
+from .base import PermanentError, SourceError, TransientError
+
+# How long to stay away after IB itself reported a pacing violation. IB does not say;
+# a minute lets the identical-request and burst windows pass and keeps retries few.
+PACING_VIOLATION_RETRY_S = 60.0
+
+# Connectivity trouble between this process, the Gateway and IB's servers: the
+# connection is dropped and built again on the next fetch.
+CONNECTIVITY_CODES = frozenset({502, 504, 1100, 1300})
+# 1101/1102 say connectivity came back; 2104/2106/2158/2119 report data farm status.
+INFO_CODES = frozenset({1101, 1102, 2103, 2104, 2105, 2106, 2107, 2108, 2119, 2158})
+CLIENT_ID_IN_USE = 326
+
+
+class NoData(Exception):
+    """IB answered "no data" for the range: the chunk is done and holds no bars."""
+
+
+def unreachable_message(host: str, port: int) -> str:
+    return (f"IB Gateway not reachable at {host}:{port} — is TWS or IB Gateway "
+            "running with the API enabled?")
+
+
+def classify(code: int, text: str, symbol: str = "") -> SourceError | NoData:
+    """The exception a failed request with this IB error should become."""
+    lowered = text.lower()
+    what = f" for {symbol}" if symbol else ""
+    if code == 162:
+        if "pacing violation" in lowered:
+            return TransientError(f"IB reported a pacing violation{what}; waiting before the next request",
+                                  retry_after=PACING_VIOLATION_RETRY_S)
+        if "returned no data" in lowered or ("no data" in lowered and "hmds" in lowered):
+            return NoData(text)
+        if "permission" in lowered or "not subscribed" in lowered:
+            return PermanentError(f"No market data permissions{what} on this IB account "
+                                  f"(IB error 162: {text})")
+        return TransientError(f"IB historical data service error{what}: {text}")
+    if code == 200:
+        return PermanentError(f"IB has no security definition for {symbol or 'this contract'}: "
+                              "check the symbol, currency and primary exchange")
+    if code in (321, 322):
+        return PermanentError(f"IB rejected the request{what} (error {code}): {text}")
+    if code == 354:
+        return PermanentError(f"No market data subscription{what} on this IB account (IB error 354: {text})")
+    if code == CLIENT_ID_IN_USE:
+        return TransientError(f"IB client id already in use: {text}", retry_after=1.0)
+    if code in CONNECTIVITY_CODES:
+        return TransientError(f"IB Gateway lost its connection (error {code}): {text}")
+    if code == 366:  # "No historical data query found": the query was dropped on IB's side
+        return TransientError(f"IB dropped the historical data query{what}: {text}")
+    return TransientError(f"IB error {code}{what}: {text}")

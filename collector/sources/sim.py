@@ -1,0 +1,179 @@
+"""Simulated bars: deterministic, offline, for demos, tests and benchmarks.
+
+Every bar is a pure function of (symbol, interval, kind, bar time), so any chunking and any
+re-run yield the same values. Intraday bars exist only on weekdays 14:30-21:00 UTC (a
+stand-in for US market hours); daily and longer bars only on weekdays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..settings import Settings
+from ..timespec import INTERVALS, describe_interval, interval_seconds, is_intraday
+from .base import PermanentError, Request, TransientError, chunk_range, empty_bars
+
+SESSION_OPEN_S = 14 * 3600 + 30 * 60
+SESSION_CLOSE_S = 21 * 3600
+BARS_PER_CHUNK = 20_000
+MAX_BARS_PER_JOB = 5_000_000
+KINDS = ("trades", "midpoint", "bid", "ask")
+_TRUTHY = {"1", "true", "on", "yes"}
+_FALSY = {"0", "false", "off", "no", ""}
+
+
+class SimSource:
+    name = "sim"
+    label = "Simulated"
+    intervals = tuple(INTERVALS)
+    option_names = ("delay", "kind", "fail")
+
+    def __init__(self, settings: Settings, redis: Any = None):
+        self.settings = settings
+
+    def normalize_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        clean: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for key, value in options.items():
+            if key == "delay":
+                if value in (None, ""):
+                    continue
+                try:
+                    delay = float(value)
+                except (TypeError, ValueError):
+                    delay = -1.0
+                if not 0 <= delay <= 60:
+                    errors["delay"] = "Delay is the pause per chunk in seconds: a number from 0 to 60."
+                else:
+                    clean["delay"] = delay
+            elif key == "kind":
+                kind = str(value or "trades").lower()
+                if kind not in KINDS:
+                    errors["kind"] = f"Simulated prices are one of {', '.join(KINDS)}."
+                elif kind != "trades":
+                    clean["kind"] = kind
+            elif key == "fail":
+                # Test and demo hook: make chunk N fail, permanently or transiently.
+                mode = str(value or "").lower()
+                if mode and not _valid_fail(mode):
+                    errors["fail"] = "fail is 'permanent:N' or 'transient:N' (N = chunk number)."
+                elif mode:
+                    clean["fail"] = mode
+            else:
+                errors[key] = f"The simulated source has no option {key!r}."
+        return clean, errors
+
+    def kind(self, options: dict[str, Any]) -> str:
+        return options.get("kind", "trades")
+
+    def validate(self, request: Request) -> dict[str, str]:
+        bars = (request.end - request.start).total_seconds() / interval_seconds(request.interval)
+        if bars > MAX_BARS_PER_JOB:
+            return {"start": (f"Simulated {describe_interval(request.interval)} bars are limited to "
+                              f"{MAX_BARS_PER_JOB:,} per job: choose a shorter period or a longer interval.")}
+        return {}
+
+    def plan(self, request: Request):
+        span = timedelta(seconds=max(86400, interval_seconds(request.interval) * BARS_PER_CHUNK))
+        return chunk_range(request.start, request.end, span)
+
+    def fetch(self, request: Request, chunk, report_wait) -> pd.DataFrame:
+        delay = request.options.get("delay", self.settings.sim_delay_seconds)
+        if delay:
+            time.sleep(delay)
+        index = self.plan(request).index(chunk)
+        fail = request.options.get("fail", "")
+        if fail:
+            mode, _, at = fail.partition(":")
+            if int(at) == index:
+                if mode == "permanent":
+                    raise PermanentError(f"Simulated permanent failure at chunk {index + 1}.")
+                raise TransientError(f"Simulated transient failure at chunk {index + 1}.", retry_after=0)
+        return simulate(request.symbol, request.interval, self.kind(request.options), chunk.start, chunk.end)
+
+    def close(self) -> None:
+        pass
+
+
+def _valid_fail(mode: str) -> bool:
+    kind, _, at = mode.partition(":")
+    return kind in ("permanent", "transient") and at.isdigit()
+
+
+def bar_times(interval: str, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Epoch seconds of the bars starting in [start, end), on the simulated calendar."""
+    step = interval_seconds(interval)
+    lo, hi = int(start.timestamp()), int(end.timestamp())
+    first = -(-lo // step) * step
+    if interval in ("1w", "1mo", "3mo") or step >= 86400:
+        days = pd.date_range(pd.Timestamp(lo, unit="s", tz="UTC").normalize(), end, freq="D", inclusive="left")
+        if interval == "1w":
+            days = days[days.dayofweek == 0]
+        elif interval == "1mo":
+            days = days[days.day == 1]
+        elif interval == "3mo":
+            days = days[(days.day == 1) & (days.month % 3 == 1)]
+        elif interval == "5d":
+            days = days[days.dayofweek == 0]
+        else:
+            days = days[days.dayofweek < 5]
+        ts = days.as_unit("s").asi8
+        return ts[(ts >= lo) & (ts < hi)]
+    ts = np.arange(first, hi, step, dtype=np.int64)
+    seconds_of_day = ts % 86400
+    weekday = ((ts // 86400) + 3) % 7  # 1970-01-01 was a Thursday (3)
+    keep = (weekday < 5) & (seconds_of_day >= SESSION_OPEN_S) & (seconds_of_day < SESSION_CLOSE_S)
+    return ts[keep]
+
+
+def _noise(seed: int, ts: np.ndarray, salt: int) -> np.ndarray:
+    """Uniform [0, 1) from a splitmix64 hash of (seed, ts, salt): stateless and vectorised."""
+    with np.errstate(over="ignore"):
+        x = ts.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64((seed + salt * 0xBF58476D) & (2**64 - 1))
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def _price(seed: int, base: float, ts: np.ndarray) -> np.ndarray:
+    t = ts.astype(np.float64)
+    phase = (seed % 1000) / 1000 * 2 * np.pi
+    drift = 0.25 * np.sin(t / (86400 * 180) + phase) + 0.08 * np.sin(t / (86400 * 9) + 2 * phase)
+    wiggle = 0.01 * np.sin(t / 3600 + phase) + 0.004 * (_noise(seed, ts, 1) - 0.5)
+    return base * np.exp(drift + wiggle)
+
+
+def simulate(symbol: str, interval: str, kind: str, start, end) -> pd.DataFrame:
+    """The simulated bars of one series between start (inclusive) and end (exclusive)."""
+    ts = bar_times(interval, pd.Timestamp(start), pd.Timestamp(end))
+    if ts.size == 0:
+        return empty_bars()
+    seed = int.from_bytes(hashlib.sha256(f"{symbol}|{interval}".encode()).digest()[:8], "big")
+    base = 20 + (seed % 48000) / 100
+    step = interval_seconds(interval) if is_intraday(interval) else 86400
+    close = _price(seed, base, ts + step)
+    open_ = _price(seed, base, ts)
+    spread = 0.0005 * close
+    if kind == "bid":
+        open_, close = open_ - spread, close - spread
+    elif kind == "ask":
+        open_, close = open_ + spread, close + spread
+    high = np.maximum(open_, close) * (1 + 0.002 * _noise(seed, ts, 2))
+    low = np.minimum(open_, close) * (1 - 0.002 * _noise(seed, ts, 3))
+    volume = np.floor(100 + 9900 * _noise(seed, ts, 4)) * max(1, step // 60)
+    frame = pd.DataFrame(
+        {"open": open_.round(4), "high": high.round(4), "low": low.round(4), "close": close.round(4),
+         "volume": volume if kind == "trades" else np.zeros_like(volume),
+         "wap": ((high + low + close) / 3).round(4) if kind == "trades" else np.nan,
+         "trades": np.floor(volume / 50) if kind == "trades" else np.nan},
+        index=pd.DatetimeIndex(pd.to_datetime(ts, unit="s", utc=True), name="ts"))
+    return frame

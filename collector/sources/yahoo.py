@@ -1,0 +1,249 @@
+"""Yahoo Finance through the real yfinance client.
+
+Validation happens at submit time (intervals, how far back each goes, symbol syntax);
+plan() cuts a job into requests Yahoo accepts; fetch() asks yfinance for one chunk and
+returns exact UTC bars. Errors become PermanentError (bad or delisted symbol, range
+Yahoo refuses) or TransientError (429, timeouts, connection trouble). Requests are paced
+across all collectors through Redis, and `settings.yahoo_base_url` sends every request
+to another address (a mirror, a proxy or the test fake).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ..settings import Settings
+from ..timespec import is_intraday, to_utc, utcnow
+from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, SourceError, TransientError,
+                   WaitReporter, empty_bars)
+from .yahoo_limits import (DEFAULT_PACING_SECONDS, INTERVALS, LOOKBACK, YF_INTERVALS, Pacer,
+                           check_interval, check_lookback, check_symbol, chunk_span)
+from .yahoo_session import YahooSession, configure_yfinance, yfinance_call
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
+_DAY = timedelta(days=1)
+
+
+def parse_bool(value: Any) -> bool | None:
+    """True/False for the ways forms and JSON say yes/no; None when it is neither."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return None
+
+
+class YahooSource:
+    name = "yahoo"
+    label = "Yahoo Finance"
+    intervals = INTERVALS
+
+    def __init__(self, settings: Settings, redis=None, *, pacing_seconds: float | None = None,
+                 timeout: float = 20.0):
+        self.settings = settings
+        if pacing_seconds is None:
+            pacing_seconds = _pacing_setting(settings)
+        self.pacer = Pacer(redis, f"{settings.key_prefix}:pacing:yahoo", pacing_seconds)
+        self.timeout = timeout
+        self._session: YahooSession | None = None
+
+    # -- submit time ---------------------------------------------------------------------
+    def validate(self, request: Request) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if message := check_symbol(request.symbol):
+            errors["symbol"] = message
+        if message := check_interval(request.interval):
+            errors["interval"] = message
+        elif message := check_lookback(request.interval, to_utc(request.start), utcnow()):
+            errors["start"] = message
+        errors.update(self.normalize_options(request.options)[1])
+        return errors
+
+    def normalize_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        clean: dict[str, Any] = {"adjusted": False}
+        errors: dict[str, str] = {}
+        for name, value in (options or {}).items():
+            if name != "adjusted":
+                errors[name] = f"Yahoo has no option {name!r}; the only one is 'adjusted'"
+                continue
+            parsed = parse_bool(value)
+            if parsed is None:
+                errors[name] = f"must be yes or no (true/false, on/off, 1/0), got {value!r}"
+            else:
+                clean[name] = parsed
+        return clean, errors
+
+    def kind(self, options: dict[str, Any]) -> str:
+        """Adjusted prices (splits and dividends folded in) are a series of their own."""
+        return "adjusted" if parse_bool((options or {}).get("adjusted")) else "trades"
+
+    def plan(self, request: Request) -> list[Chunk]:
+        start, end = to_utc(request.start), to_utc(request.end)
+        span = chunk_span(request.interval)
+        if not is_intraday(request.interval):
+            return _chunks(start, end, start, span)
+        # Intraday boundaries sit on whole UTC days, so no 30-minute bin is ever split
+        # between two chunks (yfinance builds 30m bars from 15m ones).
+        anchor = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        return _chunks(start, end, anchor, span)
+
+    # -- run time ------------------------------------------------------------------------
+    def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
+        import yfinance as yf
+
+        options, errors = self.normalize_options(request.options)
+        if errors:
+            raise PermanentError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        if request.interval not in YF_INTERVALS:
+            raise PermanentError(check_interval(request.interval) or request.interval)
+        span = self._query_range(request.interval, chunk)
+        if span is None:
+            return empty_bars()
+        session = self._open_session()
+        self.pacer.report_wait = report_wait
+        try:
+            with yfinance_call(session):
+                raw = yf.Ticker(request.symbol, session=session).history(
+                    start=span[0], end=span[1], interval=YF_INTERVALS[request.interval],
+                    auto_adjust=options["adjusted"], actions=False, timeout=self.timeout)
+        except SourceError:
+            raise
+        except Exception as exc:  # yfinance, curl_cffi and JSON errors, sorted below
+            error = self._translate(exc, request.symbol)
+            if error is None:
+                return empty_bars()
+            raise error from exc
+        finally:
+            self.pacer.report_wait = None
+        return normalise(raw, request.interval, chunk)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- helpers -------------------------------------------------------------------------
+    def _open_session(self) -> YahooSession:
+        if self._session is None:
+            configure_yfinance((self.settings.data_dir / "yfinance-cache").resolve())
+            self._session = YahooSession(self.settings.yahoo_base_url, before_request=self.pacer.wait)
+        return self._session
+
+    def _query_range(self, interval: str, chunk: Chunk):
+        """What to ask yfinance for so that every bar starting in the chunk comes back.
+
+        Daily and longer: whole exchange-local dates around the chunk (yfinance reads
+        dates in the exchange's zone). Intraday: the chunk widened to whole 30 minutes,
+        and never older than Yahoo keeps (a job validated at the edge of the window
+        still gets what is there). None when nothing can be asked.
+        """
+        start, end = to_utc(chunk.start), to_utc(chunk.end)
+        if not is_intraday(interval):
+            return start.date(), end.date() + _DAY
+        start, end = _floor30(start), _ceil30(end)
+        oldest = utcnow() - LOOKBACK.get(interval, timedelta(days=36500)) + timedelta(minutes=1)
+        start = max(start, _floor30(oldest) + timedelta(minutes=30))
+        return (start, end) if start < end else None
+
+    def _translate(self, exc: Exception, symbol: str) -> SourceError | None:
+        """A SourceError people understand; None for "no trading in this range"."""
+        from curl_cffi.requests import exceptions as http
+        from yfinance import exceptions as yfe
+
+        no_data = f"Yahoo has no data for {symbol}: the symbol may be wrong or delisted"
+        where = f"Yahoo at {self.settings.yahoo_base_url}" if self.settings.yahoo_base_url else "Yahoo"
+        if isinstance(exc, yfe.YFRateLimitError):
+            return TransientError("Yahoo is limiting requests (HTTP 429 Too Many Requests); will retry")
+        if isinstance(exc, yfe.YFPricesMissingError):
+            reason = exc.yahoo_reason
+            if reason is None:
+                return None  # a holiday, a weekend, a range before the listing
+            if "delisted" in reason.lower() or "no data found" in reason.lower():
+                return PermanentError(no_data)
+            return PermanentError(f"Yahoo refused the request for {symbol}: {reason}")
+        if isinstance(exc, yfe.YFTickerMissingError):
+            return PermanentError(no_data)
+        if isinstance(exc, http.HTTPError):
+            status = getattr(exc.response, "status_code", None)
+            if status == 404:
+                return PermanentError(no_data)
+            if status in (401, 408, 429) or (status or 0) >= 500:
+                return TransientError(f"{where} answered HTTP {status}; will retry")
+            return PermanentError(f"{where} answered HTTP {status} for {symbol}")
+        if isinstance(exc, (http.RequestException, OSError)):
+            return TransientError(f"cannot reach {where}: {exc}")
+        if isinstance(exc, yfe.YFDataException):
+            return TransientError(f"{where} is not answering normally: {exc}")
+        if isinstance(exc, yfe.YFException):
+            return PermanentError(f"Yahoo: {exc}")
+        if isinstance(exc, json.JSONDecodeError):
+            return TransientError(f"{where} answered with something that is not chart data")
+        return TransientError(f"reading Yahoo's answer for {symbol} failed: {type(exc).__name__}: {exc}")
+
+
+def normalise(raw: pd.DataFrame | None, interval: str, chunk: Chunk) -> pd.DataFrame:
+    """yfinance's frame -> BAR_COLUMNS on a UTC "ts" index, only bars starting in the chunk.
+
+    Intraday bars keep their exact start in UTC. Daily and longer bars come at midnight
+    of the exchange's zone; they are stored at 00:00 UTC of that calendar date, so a bar's
+    timestamp never depends on the zone or daylight saving.
+    """
+    if raw is None or raw.empty:
+        return empty_bars()
+    index = pd.DatetimeIndex(raw.index)
+    if is_intraday(interval):
+        index = index.tz_convert("UTC")
+    else:
+        index = index.tz_localize(None).normalize().tz_localize("UTC")
+    frame = pd.DataFrame(index=pd.DatetimeIndex(index, name="ts").as_unit("ns"))
+    columns = {c.lower(): c for c in raw.columns}
+    for name in ("open", "high", "low", "close", "volume"):
+        frame[name] = pd.to_numeric(raw[columns[name]], errors="coerce").to_numpy(dtype="float64")
+    frame["wap"] = math.nan
+    frame["trades"] = math.nan
+    frame = frame.astype("float64")[list(BAR_COLUMNS)]
+    frame = frame[frame["close"].notna()]
+    frame = frame[~frame.index.duplicated(keep="last")].sort_index()
+    keep = (frame.index >= pd.Timestamp(to_utc(chunk.start))) & (frame.index < pd.Timestamp(to_utc(chunk.end)))
+    return frame[keep]
+
+
+def _chunks(start: datetime, end: datetime, anchor: datetime, span: timedelta) -> list[Chunk]:
+    """[start, end) cut at anchor + k*span, in forward order."""
+    chunks: list[Chunk] = []
+    lo = start
+    while lo < end:
+        steps = (lo - anchor) // span + 1
+        hi = min(end, anchor + steps * span)
+        chunks.append(Chunk(lo, hi))
+        lo = hi
+    return chunks
+
+
+def _floor30(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
+
+
+def _ceil30(moment: datetime) -> datetime:
+    floored = _floor30(moment)
+    return floored if floored == moment else floored + timedelta(minutes=30)
+
+
+def _pacing_setting(settings: Settings) -> float:
+    """Seconds between Yahoo requests: a Settings field if the project adds one, else 0.5 s."""
+    value = getattr(settings, "yahoo_pacing_seconds", None)
+    if value is None:
+        value = settings.extra.get("yahoo_pacing_seconds", DEFAULT_PACING_SECONDS)
+    return float(value)

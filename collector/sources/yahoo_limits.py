@@ -1,0 +1,128 @@
+"""What Yahoo serves and how fast it may be asked: intervals, lookbacks, chunk spans, pacing.
+
+The limits are Yahoo's own (its error texts and yfinance state them): 1-minute bars for the
+last 30 days, 8 days per request; 2m-90m for 60 days; hourly for 730 days; daily and
+longer for all history.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+
+from redis.exceptions import RedisError
+
+from ..timespec import describe_interval
+from .base import TransientError, WaitReporter
+
+# Shared vocabulary -> yfinance's interval names.
+YF_INTERVALS: dict[str, str] = {
+    "1m": "1m", "2m": "2m", "5m": "5m", "15m": "15m", "30m": "30m", "90m": "90m",
+    "1h": "1h", "1d": "1d", "5d": "5d", "1w": "1wk", "1mo": "1mo", "3mo": "3mo",
+}
+INTERVALS: tuple[str, ...] = tuple(YF_INTERVALS)
+
+# How far back Yahoo keeps each intraday interval; daily and longer: all history.
+LOOKBACK: dict[str, timedelta] = {
+    "1m": timedelta(days=30),
+    **{i: timedelta(days=60) for i in ("2m", "5m", "15m", "30m", "90m")},
+    "1h": timedelta(days=730),
+}
+
+# Longest span one request may cover. Daily and longer have no limit; 5 years per request
+# keeps answers small and progress moving.
+DAILY_SPAN = timedelta(days=1826)
+SPAN: dict[str, timedelta] = {
+    "1m": timedelta(days=8),
+    **{i: timedelta(days=60) for i in ("2m", "5m", "15m", "30m", "90m")},
+    "1h": timedelta(days=730),
+}
+
+# Letters, digits and . - ^ = : MSFT, BRK-B, ^GSPC, EURUSD=X, ES=F, VOD.L
+SYMBOL_RE = re.compile(r"[A-Za-z0-9.\-^=]{1,20}")
+SYMBOL_HELP = ("use 1-20 letters, digits or . - ^ = as Yahoo writes it, "
+               "e.g. MSFT, BRK-B, ^GSPC, EURUSD=X, ES=F")
+
+DEFAULT_PACING_SECONDS = 0.5
+REPORT_WAIT_AFTER = 1.0  # seconds; shorter waits are not worth a progress message
+
+
+def check_symbol(symbol: str) -> str | None:
+    if not SYMBOL_RE.fullmatch(symbol or ""):
+        return f"{symbol!r} is not a Yahoo symbol: {SYMBOL_HELP}"
+    return None
+
+
+def check_interval(interval: str) -> str | None:
+    if interval not in YF_INTERVALS:
+        return f"Yahoo does not serve {interval!r} bars; choose one of {', '.join(INTERVALS)}"
+    return None
+
+
+def check_lookback(interval: str, start: datetime, now: datetime) -> str | None:
+    back = LOOKBACK.get(interval)
+    if back is None or start >= now - back:
+        return None
+    earliest = (now - back).date().isoformat()
+    return (f"Yahoo keeps {describe_interval(interval)} bars for the last {back.days} days only: "
+            f"choose a start after {earliest}")
+
+
+def chunk_span(interval: str) -> timedelta:
+    return SPAN.get(interval, DAILY_SPAN)
+
+
+class Pacer:
+    """At most one Yahoo request per `spacing` seconds, across every collector.
+
+    With a Redis client the slots are handed out by a Lua script on one key, using the
+    Redis server's clock, so collectors on several hosts share one budget. Without Redis
+    the pacing holds within this process only.
+    """
+
+    # KEYS[1] holds the next free slot (ms, Redis clock). Returns how long to wait (ms).
+    _SCRIPT = """
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+    local slot = math.max(now, free)
+    local spacing = tonumber(ARGV[1])
+    redis.call('SET', KEYS[1], slot + spacing, 'PX', slot - now + spacing + 1000)
+    return slot - now
+    """
+
+    _local_lock = threading.Lock()
+    _local_next = 0.0
+
+    def __init__(self, redis, key: str, spacing: float):
+        self.redis = redis
+        self.key = key
+        self.spacing = max(0.0, float(spacing))
+        self._script = redis.register_script(self._SCRIPT) if redis is not None else None
+        self.report_wait: WaitReporter | None = None
+
+    def wait(self) -> float:
+        """Block until this request's slot; returns the seconds waited."""
+        if self.spacing <= 0:
+            return 0.0
+        delay = self._reserve()
+        if delay >= REPORT_WAIT_AFTER and self.report_wait is not None:
+            self.report_wait(f"waiting for Yahoo pacing, resumes in {math.ceil(delay)} s")
+        if delay > 0:
+            time.sleep(delay)
+        return delay
+
+    def _reserve(self) -> float:
+        if self._script is None:
+            with Pacer._local_lock:
+                now = time.monotonic()
+                slot = max(now, Pacer._local_next)
+                Pacer._local_next = slot + self.spacing
+                return slot - now
+        try:
+            return int(self._script(keys=[self.key], args=[int(self.spacing * 1000)])) / 1000
+        except RedisError as exc:
+            raise TransientError(f"cannot reach Redis to pace Yahoo requests: {exc}") from exc

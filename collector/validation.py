@@ -1,0 +1,158 @@
+"""Turn what a person typed (form fields, curl, CLI flags) into a job request, or into
+messages that say what was wrong and what is allowed, keyed by field name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from .sources import SOURCES, Source, source_label
+from .sources.base import Request
+from .timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, utcnow
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/&]{0,31}$|^\^[A-Z0-9.\-=]{1,31}$")
+MAX_SYMBOLS_PER_SUBMIT = 50
+
+
+class ValidationError(ValueError):
+    """Bad input; `errors` maps field names to messages for people."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A validated, normalised job request."""
+
+    source: str
+    symbol: str
+    interval: str
+    kind: str
+    start: datetime
+    end: datetime
+    period: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    end_is_now: bool = True
+
+    def request(self) -> Request:
+        return Request(self.symbol, self.interval, self.start, self.end, dict(self.options))
+
+    @property
+    def request_key(self) -> str:
+        """Same key for the same ask: a period or open end counts as 'up to now'."""
+        what = {"source": self.source, "symbol": self.symbol, "interval": self.interval,
+                "kind": self.kind, "options": self.options,
+                "from": self.period or self.start.isoformat(),
+                "to": "now" if self.end_is_now else self.end.isoformat()}
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def split_symbols(text: str) -> list[str]:
+    """'aapl, msft  nvda' -> ['AAPL', 'MSFT', 'NVDA'], order kept, duplicates dropped."""
+    seen: dict[str, None] = {}
+    for part in re.split(r"[,;\s]+", text or ""):
+        if part:
+            seen[part.upper()] = None
+    return list(seen)
+
+
+def check_symbol(symbol: str) -> str | None:
+    if not symbol:
+        return "Enter a ticker symbol, for example AAPL."
+    if len(symbol) > 32:
+        return "A ticker symbol has at most 32 characters."
+    if not SYMBOL_RE.match(symbol):
+        return (f"{symbol!r} is not a ticker symbol: use letters, digits and . - ^ = "
+                "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).")
+    return None
+
+
+def build_spec(fields: Mapping[str, Any], symbol: str, get_source: Callable[[str], Source],
+               *, now: datetime | None = None) -> JobSpec:
+    """Validate one job's fields (symbol given separately); raise ValidationError."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    source_name = str(fields.get("source") or "").strip().lower()
+    interval = str(fields.get("interval") or "").strip()
+    period = str(fields.get("period") or "").strip().lower() or None
+    start_text = str(fields.get("start") or "").strip()
+    end_text = str(fields.get("end") or "").strip()
+
+    source: Source | None = None
+    if not source_name:
+        errors["source"] = f"Choose a source: {_choices(SOURCES)}."
+    elif source_name not in SOURCES:
+        errors["source"] = f"Unknown source {source_name!r}: choose {_choices(SOURCES)}."
+    else:
+        source = get_source(source_name)
+
+    if (message := check_symbol(symbol)) is not None:
+        errors["symbol"] = message
+
+    if not interval:
+        errors["interval"] = "Choose a bar interval, for example 1d or 5m."
+    elif interval not in INTERVALS:
+        errors["interval"] = f"Unknown interval {interval!r}: use one of {' '.join(INTERVALS)}."
+    elif source is not None and interval not in source.intervals:
+        errors["interval"] = (f"{source_label(source_name)} does not offer {interval} bars: "
+                              f"choose one of {' '.join(source.intervals)}.")
+
+    start = end = None
+    end_is_now = not end_text
+    if end_text:
+        try:
+            end = parse_when(end_text, end_of_day=True)
+        except TimeParseError as exc:
+            errors["end"] = f"End {exc}."
+    if period and start_text:
+        errors["period"] = "Give either a period or a start date, not both."
+    elif period:
+        if period not in PERIODS:
+            errors["period"] = f"Unknown period {period!r}: use one of {' '.join(PERIODS)}, or a start date."
+    elif start_text:
+        try:
+            start = parse_when(start_text)
+        except TimeParseError as exc:
+            errors["start"] = f"Start {exc}."
+    else:
+        errors["period"] = f"Choose a period ({' '.join(PERIODS)}) or a start date."
+
+    if end is None and "end" not in errors:
+        end = now
+    if end is not None and end > now:
+        end = now  # nothing exists after now; asking up to a future date means "up to now"
+        end_is_now = True
+    if period and "period" not in errors and end is not None:
+        start = period_start(period, end)
+    if start is not None and end is not None:
+        if start > now:
+            errors["start"] = "Start is in the future: there is no data there yet."
+        elif end <= start:
+            errors["end"] = "End must be after start."
+
+    options: dict[str, Any] = {}
+    if source is not None:
+        raw = fields.get("options") or {}
+        options, option_errors = source.normalize_options(dict(raw))
+        errors.update(option_errors)
+
+    if errors or source is None or start is None or end is None:
+        raise ValidationError(errors)
+
+    spec = JobSpec(source=source_name, symbol=symbol, interval=interval, kind=source.kind(options),
+                   start=start, end=end, period=period, options=options, end_is_now=end_is_now)
+    source_errors = source.validate(spec.request())
+    if source_errors:
+        raise ValidationError(source_errors)
+    return spec
+
+
+def _choices(names) -> str:
+    names = list(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]
