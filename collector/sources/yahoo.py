@@ -165,7 +165,7 @@ class YahooSource:
         no_data = f"Yahoo has no data for {symbol}: the symbol may be wrong or delisted"
         where = f"Yahoo at {self.settings.yahoo_base_url}" if self.settings.yahoo_base_url else "Yahoo"
         if isinstance(exc, yfe.YFRateLimitError):
-            return TransientError("Yahoo is limiting requests (HTTP 429 Too Many Requests); will retry")
+            return TransientError("Yahoo is limiting requests (HTTP 429 Too Many Requests).")
         if isinstance(exc, yfe.YFPricesMissingError):
             reason = exc.yahoo_reason
             if reason is None:
@@ -180,17 +180,17 @@ class YahooSource:
             if status == 404:
                 return PermanentError(no_data)
             if status in (401, 408, 429) or (status or 0) >= 500:
-                return TransientError(f"{where} answered HTTP {status}; will retry")
-            return PermanentError(f"{where} answered HTTP {status} for {symbol}")
+                return TransientError(f"{where} answered HTTP {status}.")
+            return PermanentError(f"{where} answered HTTP {status} for {symbol}.")
         if isinstance(exc, (http.RequestException, OSError)):
-            return TransientError(f"cannot reach {where}: {exc}")
+            return TransientError(f"Cannot reach {where}: {exc}.")
         if isinstance(exc, yfe.YFDataException):
-            return TransientError(f"{where} is not answering normally: {exc}")
+            return TransientError(f"{where} is not answering normally: {exc}.")
         if isinstance(exc, yfe.YFException):
-            return PermanentError(f"Yahoo: {exc}")
+            return PermanentError(f"Yahoo: {exc}.")
         if isinstance(exc, json.JSONDecodeError):
-            return TransientError(f"{where} answered with something that is not chart data")
-        return TransientError(f"reading Yahoo's answer for {symbol} failed: {type(exc).__name__}: {exc}")
+            return TransientError(f"{where} answered with something that is not chart data.")
+        return TransientError(f"Reading Yahoo's answer for {symbol} failed ({type(exc).__name__}: {exc}).")
 
 
 def normalise(raw: pd.DataFrame | None, interval: str, chunk: Chunk) -> pd.DataFrame:

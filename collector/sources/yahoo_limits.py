@@ -125,4 +125,4 @@ class Pacer:
         try:
             return int(self._script(keys=[self.key], args=[int(self.spacing * 1000)])) / 1000
         except RedisError as exc:
-            raise TransientError(f"cannot reach Redis to pace Yahoo requests: {exc}") from exc
+            raise TransientError(f"Cannot reach Redis to pace Yahoo requests: {exc}.") from exc

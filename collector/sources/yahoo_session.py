@@ -75,10 +75,11 @@ def yfinance_call(session: YahooSession) -> Iterator[None]:
     from yfinance.data import YfData
 
     with _call_lock, warnings.catch_warnings():
-        # yfinance 1.7.0 uses pandas APIs that pandas 3.x deprecates (Pandas4Warning &c.).
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
+        # yfinance 1.7.0 uses pandas APIs that pandas 3.x deprecates (Pandas4Warning on
+        # inplace=True); they are yfinance's to fix and must not fail a warnings-as-errors run.
         _ignore_pandas_warnings()
+        for category in (FutureWarning, DeprecationWarning):
+            warnings.filterwarnings("ignore", category=category, module=r"yfinance(\.|$)")
         data = YfData(session=session)
         if _installed_session is not session:
             # A cookie or crumb from another server (or another base URL) means nothing here.
