@@ -59,6 +59,8 @@ class Settings:
     """MDC_IB_PORT: TWS / IB Gateway API port (4002 = Gateway paper, 7497 = TWS paper)."""
     ib_client_id: int = 100
     """MDC_IB_CLIENT_ID: first client id; each collector claims its own above it."""
+    secret_key: str = ""
+    """MDC_SECRET_KEY: signs the web app's session cookie; empty means a key file in data_dir."""
     auth_token: str = ""
     """MDC_AUTH_TOKEN: when set, the web app asks for this token."""
     web_port: int = 8000

@@ -1,0 +1,237 @@
+"""Interactive Brokers historical bars through TWS / IB Gateway (ib_insync).
+
+A job is fetched newest chunk first, with conservative durations per bar size, each
+request paced by IB's rules shared across collectors (ib_pacing), over one connection
+per collector (ib_connection); IB's error codes become permanent or transient errors
+(ib_errors).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ..settings import Settings
+from ..timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
+from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, TransientError, WaitReporter,
+                   chunk_range, empty_bars)
+from .ib_connection import ClientIdClaim, IbConnection, import_ib
+from .ib_errors import NoData, classify
+from .ib_pacing import IbPacer, PacingRules
+
+# interval -> (IB barSizeSetting, durationStr per request, wall-clock span of one chunk).
+# A chunk never spans more than its duration covers: "1 M" is a calendar month (28 days
+# at least), "1 Y" at least 365 days, "N D" is N sessions, which reach back N days or more.
+_DAY = timedelta(days=1)
+BAR_SIZES: dict[str, tuple[str, str, timedelta]] = {
+    "1s": ("1 secs", "1800 S", timedelta(seconds=1800)),
+    "5s": ("5 secs", "3600 S", timedelta(seconds=3600)),
+    "10s": ("10 secs", "14400 S", timedelta(seconds=14400)),
+    "15s": ("15 secs", "28800 S", timedelta(seconds=28800)),
+    "30s": ("30 secs", "28800 S", timedelta(seconds=28800)),
+    "1m": ("1 min", "1 D", _DAY),
+    "2m": ("2 mins", "2 D", 2 * _DAY),
+    "3m": ("3 mins", "2 D", 2 * _DAY),
+    "5m": ("5 mins", "1 W", 7 * _DAY),
+    "10m": ("10 mins", "1 W", 7 * _DAY),
+    "15m": ("15 mins", "1 W", 7 * _DAY),
+    "20m": ("20 mins", "1 W", 7 * _DAY),
+    "30m": ("30 mins", "1 W", 7 * _DAY),
+    "1h": ("1 hour", "1 M", 28 * _DAY),
+    "2h": ("2 hours", "1 M", 28 * _DAY),
+    "3h": ("3 hours", "1 M", 28 * _DAY),
+    "4h": ("4 hours", "1 M", 28 * _DAY),
+    "8h": ("8 hours", "1 M", 28 * _DAY),
+    "1d": ("1 day", "1 Y", 365 * _DAY),
+    "1w": ("1 week", "1 Y", 365 * _DAY),
+    "1mo": ("1 month", "1 Y", 365 * _DAY),
+}
+
+WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK", "ADJUSTED_LAST",
+                "HISTORICAL_VOLATILITY", "OPTION_IMPLIED_VOLATILITY")
+SMALL_BAR_SECONDS = 30
+SMALL_BAR_HISTORY = timedelta(days=180)  # IB: bars of 30 s or less for the last 6 months
+_SYMBOL = re.compile(r"[A-Za-z0-9.]{1,15}")
+_EXCHANGE = re.compile(r"[A-Za-z0-9.]{1,20}")
+_TRUE = {"1", "true", "on", "yes", "y", "t"}
+_FALSE = {"0", "false", "off", "no", "n", "f", ""}
+
+
+class IbkrSource:
+    name = "ibkr"
+    label = "Interactive Brokers"
+    intervals = tuple(BAR_SIZES)
+
+    def __init__(self, settings: Settings, redis=None, *, pacing: PacingRules | None = None,
+                 connect_timeout: float = 10.0, request_timeout: float = 120.0,
+                 backoff_base: float = 1.0, clientid_ttl: float = 60.0):
+        self.settings = settings
+        self.request_timeout = request_timeout
+        self.pacer = IbPacer(redis, settings.key_prefix, pacing)
+        claim = ClientIdClaim(redis, settings.key_prefix, settings.ib_client_id, ttl=clientid_ttl)
+        self.connection = IbConnection(settings.ib_host, settings.ib_port, claim,
+                                       connect_timeout=connect_timeout, backoff_base=backoff_base)
+        self._contracts: dict[tuple[str, str, str], Any] = {}
+
+    # -- submit time ----------------------------------------------------------------------
+
+    def normalize_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        errors: dict[str, str] = {}
+        what = str(options.get("what_to_show") or "TRADES").strip().upper()
+        if what not in WHAT_TO_SHOW:
+            errors["what_to_show"] = f"must be one of {', '.join(WHAT_TO_SHOW)}"
+        rth_raw = options.get("rth", True)
+        rth = rth_raw if isinstance(rth_raw, bool) else str(rth_raw).strip().lower()
+        if not isinstance(rth, bool):
+            if rth in _TRUE:
+                rth = True
+            elif rth in _FALSE:
+                rth = False
+            else:
+                errors["rth"] = "must be true or false (regular trading hours only, or all hours)"
+                rth = True
+        currency = str(options.get("currency") or "USD").strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            errors["currency"] = "must be a 3-letter currency code such as USD or EUR"
+        primary = str(options.get("primary_exchange") or "").strip().upper()
+        if primary and not _EXCHANGE.fullmatch(primary):
+            errors["primary_exchange"] = "must be an exchange code such as NASDAQ, NYSE or ARCA"
+        clean = {"what_to_show": what, "rth": rth, "currency": currency, "primary_exchange": primary}
+        return clean, errors
+
+    def kind(self, options: dict[str, Any]) -> str:
+        return self.normalize_options(options)[0]["what_to_show"].lower()
+
+    def validate(self, request: Request) -> dict[str, str]:
+        options, errors = self.normalize_options(request.options)
+        if not _SYMBOL.fullmatch(request.symbol or ""):
+            errors["symbol"] = ("must be 1-15 letters, digits or dots without spaces "
+                                "(e.g. AAPL or BRK.B)")
+        if request.interval not in BAR_SIZES:
+            errors["interval"] = (f"IB has no {describe_interval(request.interval)} bars; "
+                                  f"choose one of {', '.join(BAR_SIZES)}")
+            return errors
+        if request.end <= request.start:
+            errors["end"] = "must be after the start"
+        seconds = interval_seconds(request.interval)
+        oldest = utcnow() - SMALL_BAR_HISTORY
+        if seconds <= SMALL_BAR_SECONDS and request.start < oldest:
+            errors["start"] = (f"IB keeps {describe_interval(request.interval)} bars for the last "
+                               f"6 months only: choose a start after {oldest:%Y-%m-%d}")
+        what = options["what_to_show"]
+        if what == "ADJUSTED_LAST" and seconds < 86400:
+            errors["what_to_show"] = "ADJUSTED_LAST is available for daily, weekly or monthly bars only"
+        if what in ("HISTORICAL_VOLATILITY", "OPTION_IMPLIED_VOLATILITY") and seconds < 86400:
+            errors["what_to_show"] = f"{what} is available for daily, weekly or monthly bars only"
+        return errors
+
+    # -- run time -------------------------------------------------------------------------
+
+    def plan(self, request: Request) -> list[Chunk]:
+        options, _ = self.normalize_options(request.options)
+        if options["what_to_show"] == "ADJUSTED_LAST":
+            # IB serves adjusted bars only up to now (no end time), so one request covers it
+            return [Chunk(request.start, request.end)]
+        span = BAR_SIZES[request.interval][2]
+        return chunk_range(request.start, request.end, span, backwards=True)
+
+    def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
+        options, errors = self.normalize_options(request.options)
+        if errors:
+            raise PermanentError("; ".join(f"{k} {v}" for k, v in errors.items()))
+        bar_size, duration, _ = BAR_SIZES[request.interval]
+        what, rth = options["what_to_show"], options["rth"]
+        end: datetime | str = to_utc(chunk.end)
+        if what == "ADJUSTED_LAST":
+            end, duration = "", _duration_back_to(chunk.start)
+        ib = self.connection.ensure_connected(report_wait)
+        contract = self._qualify(ib, request.symbol, options)
+        signature = f"{contract.conId}|{end}|{duration}|{bar_size}|{what}|{int(rth)}"
+        self.pacer.acquire(signature=signature, contract_key=f"{contract.conId}:{contract.exchange}",
+                           what_to_show=what, bar_seconds=interval_seconds(request.interval),
+                           report_wait=report_wait)
+        try:
+            bars = self.connection.run(
+                lambda: ib.reqHistoricalDataAsync(contract, end, duration, bar_size, what, rth,
+                                                  formatDate=2, keepUpToDate=False, timeout=0),
+                self.request_timeout)
+        except TransientError:
+            raise
+        except Exception as exc:
+            error = _request_error(exc, request.symbol)
+            if isinstance(error, NoData):
+                return empty_bars()
+            raise error from exc
+        return bars_frame(bars, chunk)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def _qualify(self, ib: Any, symbol: str, options: dict[str, Any]) -> Any:
+        key = (symbol.upper(), options["currency"], options["primary_exchange"])
+        if key in self._contracts:
+            return self._contracts[key]
+        stock = import_ib().Stock(key[0], "SMART", key[1], primaryExchange=key[2])
+        try:
+            details = self.connection.run(lambda: ib.reqContractDetailsAsync(stock), self.request_timeout)
+        except TransientError:
+            raise
+        except Exception as exc:
+            error = _request_error(exc, key[0])
+            raise (TransientError(f"IB returned no contract for {key[0]}") if isinstance(error, NoData)
+                   else error) from exc
+        if not details:
+            raise PermanentError(f"IB has no security definition for {key[0]} in {key[1]}")
+        if len(details) > 1:
+            places = sorted({d.contract.primaryExchange for d in details})
+            raise PermanentError(f"{key[0]} is ambiguous at IB (listed on {', '.join(places)}): "
+                                 "set the primary exchange")
+        contract = details[0].contract
+        contract.exchange = "SMART"  # IB answers with a venue; SMART routing is what we asked for
+        self._contracts[key] = contract
+        return contract
+
+
+def _request_error(exc: Exception, symbol: str) -> Exception:
+    code = getattr(exc, "code", None)
+    if code is not None and hasattr(exc, "reqId"):  # ib_insync.RequestError
+        return classify(int(code), str(getattr(exc, "message", exc)), symbol)
+    return TransientError(f"IB request for {symbol} failed: {exc!r}")
+
+
+def _duration_back_to(start: datetime) -> str:
+    """An IB duration reaching from now back to `start` (for requests without an end)."""
+    days = max(1, math.ceil((utcnow() - to_utc(start)).total_seconds() / 86400))
+    return f"{days} D" if days <= 365 else f"{math.ceil(days / 365)} Y"
+
+
+def bars_frame(bars: list, chunk: Chunk) -> pd.DataFrame:
+    """IB's bars as the frame every source returns, keeping bars that start in the chunk.
+
+    IB sends -1 for volume, average and count when the data type has none (MIDPOINT, BID...).
+    """
+    if not bars:
+        return empty_bars()
+    rows = []
+    for bar in bars:
+        ts = bar.date
+        if isinstance(ts, datetime):
+            ts = to_utc(ts)
+        elif isinstance(ts, date):
+            ts = datetime(ts.year, ts.month, ts.day, tzinfo=UTC)  # daily bars: 00:00 UTC of the date
+        rows.append((ts, bar.open, bar.high, bar.low, bar.close,
+                     _value(bar.volume), _value(bar.average), _value(bar.barCount)))
+    frame = pd.DataFrame.from_records(rows, columns=("ts",) + BAR_COLUMNS)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.as_unit(empty_bars().index.unit)
+    frame = frame.set_index("ts").astype("float64")
+    start, end = pd.Timestamp(to_utc(chunk.start)), pd.Timestamp(to_utc(chunk.end))
+    frame = frame[(frame.index >= start) & (frame.index < end)]
+    return frame[~frame.index.duplicated(keep="last")].sort_index()
+
+
+def _value(x: float) -> float:
+    return float("nan") if x is None or x < 0 else float(x)

@@ -1,0 +1,41 @@
+"""Every error is an answer a person (or curl) can read: JSON or HTML, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("mdc.web")
+
+
+def wants_json() -> bool:
+    """True when the client prefers JSON to HTML (curl -H 'Accept: application/json')."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _render(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(redis.RedisError)
+    def redis_down(exc: redis.RedisError):
+        log.warning("Redis unreachable on %s %s: %s", request.method, request.path, exc)
+        return _render(503, "Redis unreachable", "The queue server (Redis) cannot be reached; "
+                       "jobs and the database are safe. Try again in a moment.")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _render(500, InternalServerError.name, "Something went wrong on our side; it has been logged.")
+
+
+def _render(code: int, title: str, message: str):
+    if wants_json():
+        return {"error": title, "message": message}, code
+    return render_template("error.html", code=code, title=title, message=message), code

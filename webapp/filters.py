@@ -1,0 +1,84 @@
+"""Jinja filters that put numbers and times in a person's terms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Flask
+
+from collector.sources import source_label
+
+
+def thousands(value) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def duration(seconds) -> str:
+    """72.4 -> '1 min 12 s'; 3900 -> '1 h 5 min'."""
+    if seconds is None:
+        return "–"
+    seconds = max(0, int(round(float(seconds))))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    if when is None:
+        return "–"
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - when).total_seconds()
+    if seconds < 0:
+        return "in " + duration(-seconds)
+    if seconds < 10:
+        return "just now"
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400 * 2:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+def exact(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
+
+
+def day(when: datetime | None) -> str:
+    if when is None:
+        return "–"
+    if when.hour == when.minute == when.second == 0:
+        return when.strftime("%Y-%m-%d")
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def clock(epoch) -> str:
+    """Epoch seconds -> '14:03:07' UTC, for event logs."""
+    try:
+        return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%H:%M:%S")
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
+def percent(done, total) -> int:
+    try:
+        return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
+                                 day=day, clock=clock, source_label=source_label)
+    app.jinja_env.globals.update(percent=percent)

@@ -1,0 +1,45 @@
+"""Job JSON exactly as DESIGN "Contracts" names it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import url_for
+
+from collector.models import Job
+from collector.sources import source_label
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def duration_s(job: Job, now: datetime | None = None) -> float | None:
+    if job.started_at is None:
+        return None
+    end = job.finished_at or now
+    if end is None:
+        from collector.timespec import utcnow
+
+        end = utcnow()
+    return round((end - job.started_at).total_seconds(), 3)
+
+
+def job_to_dict(job: Job, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": job.id, "url": url_for("jobs.detail", job_id=job.id),
+        "symbol": job.symbol, "source": job.source, "source_label": source_label(job.source),
+        "interval": job.interval, "kind": job.kind, "period": job.period,
+        "start": iso(job.start), "end": iso(job.end), "options": job.options or {},
+        "status": job.status,
+        "progress": {"done": job.progress_done, "total": job.progress_total},
+        "rows_new": job.rows_new, "rows_updated": job.rows_updated, "rows_unchanged": job.rows_unchanged,
+        "error": job.error, "attempts": job.attempts, "collector": job.collector,
+        "cancel_requested": job.cancel_requested,
+        "created_at": iso(job.created_at), "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at), "duration_s": duration_s(job),
+    }
+    if event is not None:
+        data["message"] = event.get("message")
+    return data

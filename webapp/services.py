@@ -1,0 +1,70 @@
+"""The collector objects one app uses, built once per app on first use."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, current_app
+
+from collector.db import Database
+from collector.jobs import JobManager
+from collector.queue import Queue
+from collector.registry import Registry
+from collector.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: redis.Redis
+    queue: Queue
+    registry: Registry
+    jobs: JobManager
+
+
+def build(settings: Settings) -> Services:
+    db = Database(settings.sqlalchemy_url)
+    # Short timeouts: a page must say "Redis unreachable" quickly, not hang.
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2,
+                                  socket_connect_timeout=1)
+    queue = Queue(client, settings.key_prefix, events_maxlen=settings.events_maxlen)
+    return Services(settings, db, client, queue,
+                    Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds),
+                    JobManager(db, queue, settings))
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config.get("MDC_SETTINGS")
+    if settings is None:
+        settings = Settings.from_env(os.environ)
+        app.config["MDC_SETTINGS"] = settings
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key or _key_file_secret(settings)
+    app.extensions["mdc"] = None  # built lazily, so create_app stays free of side effects
+
+
+def get() -> Services:
+    services = current_app.extensions.get("mdc")
+    if services is None:
+        services = build(current_app.config["MDC_SETTINGS"])
+        current_app.extensions["mdc"] = services
+    return services
+
+
+def _key_file_secret(settings: Settings) -> str:
+    """A random key kept in data_dir, so every gunicorn worker and restart shares it."""
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker wrote it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
