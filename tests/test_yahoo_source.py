@@ -35,8 +35,7 @@ def fake_server():
 @pytest.fixture
 def yahoo_fake(fake_server):
     """The module's fake, with a clean request log and no pending failures."""
-    fake_server.clear()
-    fake_server._fail.clear()
+    fake_server.reset()
     return fake_server
 
 
@@ -240,6 +239,16 @@ def test_server_that_does_not_answer_is_transient(settings):
     src.close()
 
 
+def test_a_timeout_is_transient(settings, yahoo_fake):
+    src = YahooSource(replace(settings, yahoo_base_url=yahoo_fake.url), pacing_seconds=0, timeout=0.3)
+    request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
+    src.fetch(request, src.plan(request)[0], lambda m: None)  # timezone known, so the next call is one request
+    yahoo_fake.stall_next(1, seconds=1.0)
+    with pytest.raises(TransientError, match="did not answer within 0.3 s"):
+        src.fetch(request, src.plan(request)[0], lambda m: None)
+    src.close()
+
+
 def test_a_new_base_url_is_honoured(settings, yahoo_fake):
     request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
     first = YahooSource(replace(settings, yahoo_base_url=yahoo_fake.url), pacing_seconds=0)
@@ -258,7 +267,7 @@ def test_a_new_base_url_is_honoured(settings, yahoo_fake):
 # -- pacing -------------------------------------------------------------------------------
 
 def test_pacing_is_shared_through_redis(settings, redis_client, yahoo_fake):
-    spacing = 0.15
+    spacing = 0.1
     cfg = replace(settings, yahoo_base_url=yahoo_fake.url)
     sources = [YahooSource(cfg, redis=redis_client, pacing_seconds=spacing) for _ in range(2)]
     request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
@@ -266,7 +275,7 @@ def test_pacing_is_shared_through_redis(settings, redis_client, yahoo_fake):
 
     def run(src):
         try:
-            for _ in range(3):
+            for _ in range(2):
                 src.fetch(request, Chunk(request.start, request.end), lambda m: None)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -278,7 +287,7 @@ def test_pacing_is_shared_through_redis(settings, redis_client, yahoo_fake):
         t.join(20)
     assert not errors
     times = sorted(r["time"] for r in yahoo_fake.requests)
-    assert len(yahoo_fake.chart_requests("MSFT")) == 6
+    assert len(yahoo_fake.chart_requests("MSFT")) == 4
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= spacing - 0.02, gaps
     assert redis_client.exists(f"{settings.key_prefix}:pacing:yahoo")

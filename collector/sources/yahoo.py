@@ -16,6 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import yfinance as yf
+from curl_cffi.requests import exceptions as http
+from yfinance import exceptions as yfe
 
 from ..settings import Settings
 from ..timespec import is_intraday, to_utc, utcnow
@@ -101,8 +104,6 @@ class YahooSource:
 
     # -- run time ------------------------------------------------------------------------
     def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
-        import yfinance as yf
-
         options, errors = self.normalize_options(request.options)
         if errors:
             raise PermanentError("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -159,9 +160,6 @@ class YahooSource:
 
     def _translate(self, exc: Exception, symbol: str) -> SourceError | None:
         """A SourceError people understand; None for "no trading in this range"."""
-        from curl_cffi.requests import exceptions as http
-        from yfinance import exceptions as yfe
-
         no_data = f"Yahoo has no data for {symbol}: the symbol may be wrong or delisted"
         where = f"Yahoo at {self.settings.yahoo_base_url}" if self.settings.yahoo_base_url else "Yahoo"
         if isinstance(exc, yfe.YFRateLimitError):
@@ -182,6 +180,8 @@ class YahooSource:
             if status in (401, 408, 429) or (status or 0) >= 500:
                 return TransientError(f"{where} answered HTTP {status}.")
             return PermanentError(f"{where} answered HTTP {status} for {symbol}.")
+        if isinstance(exc, http.Timeout):
+            return TransientError(f"{where} did not answer within {self.timeout:g} s.")
         if isinstance(exc, (http.RequestException, OSError)):
             return TransientError(f"Cannot reach {where}: {exc}.")
         if isinstance(exc, yfe.YFDataException):

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import yfinance as yf
 from curl_cffi import requests as curl_requests
+from yfinance.data import YfData
 
 _configured_lock = threading.Lock()
 _configured = False
@@ -60,8 +62,6 @@ def configure_yfinance(cache_dir: Path) -> None:
     with _configured_lock:
         if _configured:
             return
-        import yfinance as yf
-
         cache_dir.mkdir(parents=True, exist_ok=True)
         yf.set_tz_cache_location(str(cache_dir))
         yf.config.debug.hide_exceptions = False
@@ -72,8 +72,6 @@ def configure_yfinance(cache_dir: Path) -> None:
 def yfinance_call(session: YahooSession) -> Iterator[None]:
     """Run yfinance with `session` as the process' session, pandas warnings silenced."""
     global _installed_session
-    from yfinance.data import YfData
-
     with _call_lock, warnings.catch_warnings():
         # yfinance 1.7.0 uses pandas APIs that pandas 3.x deprecates (Pandas4Warning on
         # inplace=True); they are yfinance's to fix and must not fail a warnings-as-errors run.

@@ -11,7 +11,7 @@ Data is a pure function of (ticker, interval, bar timestamp): the same question 
 gets the same bars. The market trades on weekdays except HOLIDAYS, regular session
 09:30-16:00 America/New_York. Like Yahoo it refuses 1m spans over 8 days and intraday
 ranges older than its lookback, answers 404 for unknown symbols, and can be told to
-answer 429 (`fail_next`). Every request is recorded in `requests`.
+answer 429 (`fail_next`) or to be slow (`stall_next`). Every request is recorded in `requests`.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ class YahooFake:
     tickers: tuple[str, ...] = DEFAULT_TICKERS
     requests: list[dict] = field(default_factory=list)
     _fail: list[int] = field(default_factory=list)  # statuses to answer to the next chart requests
+    _stall: list[float] = field(default_factory=list)  # seconds to sit on the next chart requests
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -141,7 +142,8 @@ class YahooFake:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="yahoo-fake", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="yahoo-fake", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -166,6 +168,18 @@ class YahooFake:
         """Answer the next `n` chart requests with `status` (429 = Too Many Requests)."""
         with self._lock:
             self._fail.extend([status] * n)
+
+    def stall_next(self, n: int = 1, seconds: float = 2.0) -> None:
+        """Hold the next `n` chart requests for `seconds` before answering (client timeouts)."""
+        with self._lock:
+            self._stall.extend([seconds] * n)
+
+    def reset(self) -> None:
+        """Forget recorded requests and pending failures or stalls."""
+        with self._lock:
+            self.requests.clear()
+            self._fail.clear()
+            self._stall.clear()
 
     def chart_requests(self, ticker: str | None = None, *, history_only: bool = True) -> list[dict]:
         """Recorded chart requests; history_only leaves out yfinance's timezone probe."""
@@ -230,6 +244,9 @@ class YahooFake:
         with self._lock:
             self.requests.append(record)
             failing = self._fail.pop(0) if ticker is not None and self._fail else None
+            stall = self._stall.pop(0) if ticker is not None and self._stall else 0.0
+        if stall:
+            time.sleep(stall)
         if failing is not None:
             return self._send(h, failing, "Too Many Requests\r\n", "text/plain")
         if path == "/":  # fc.yahoo.com: only hands out a cookie
