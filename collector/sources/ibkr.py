@@ -20,7 +20,7 @@ from ..timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
 from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, TransientError, WaitReporter,
                    chunk_range, empty_bars)
 from .ib_connection import ClientIdClaim, IbConnection, import_ib
-from .ib_errors import NoData, classify
+from .ib_errors import CONNECTIVITY_CODES, NoData, classify
 from .ib_pacing import IbPacer, PacingRules
 
 # interval -> (IB barSizeSetting, durationStr per request, wall-clock span of one chunk).
@@ -162,7 +162,7 @@ class IbkrSource:
         except TransientError:
             raise
         except Exception as exc:
-            error = _request_error(exc, request.symbol)
+            error = self._request_error(exc, request.symbol)
             if isinstance(error, NoData):
                 return empty_bars()
             raise error from exc
@@ -170,6 +170,15 @@ class IbkrSource:
 
     def close(self) -> None:
         self.connection.close()
+
+    def _request_error(self, exc: Exception, symbol: str) -> Exception:
+        """The source error for a failed request (ib_insync's RequestError carries IB's code)."""
+        code = getattr(exc, "code", None)
+        if code is None or not hasattr(exc, "reqId"):
+            return TransientError(f"IB request for {symbol} failed: {exc!r}")
+        if code in CONNECTIVITY_CODES:
+            self.connection.drop()  # the Gateway lost IB's servers: start afresh next time
+        return classify(int(code), str(getattr(exc, "message", exc)), symbol)
 
     def _qualify(self, ib: Any, symbol: str, options: dict[str, Any]) -> Any:
         key = (symbol.upper(), options["currency"], options["primary_exchange"])
@@ -181,7 +190,7 @@ class IbkrSource:
         except TransientError:
             raise
         except Exception as exc:
-            error = _request_error(exc, key[0])
+            error = self._request_error(exc, key[0])
             raise (TransientError(f"IB returned no contract for {key[0]}") if isinstance(error, NoData)
                    else error) from exc
         if not details:
@@ -194,13 +203,6 @@ class IbkrSource:
         contract.exchange = "SMART"  # IB answers with a venue; SMART routing is what we asked for
         self._contracts[key] = contract
         return contract
-
-
-def _request_error(exc: Exception, symbol: str) -> Exception:
-    code = getattr(exc, "code", None)
-    if code is not None and hasattr(exc, "reqId"):  # ib_insync.RequestError
-        return classify(int(code), str(getattr(exc, "message", exc)), symbol)
-    return TransientError(f"IB request for {symbol} failed: {exc!r}")
 
 
 def _duration_back_to(start: datetime) -> str:
