@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any, Callable, Mapping
 
 import redis
@@ -105,7 +105,11 @@ class JobManager:
             if existing is None:  # finished between our insert and this read: try once more
                 return self.create(spec)
             return Submitted(existing, created=False, queued=existing.published_at is not None)
-        return Submitted(job, created=True, queued=self.publish(job.id))
+        queued = self.publish(job.id)
+        if queued:
+            with self.db.read() as session:
+                job = session.get(Job, job.id)
+        return Submitted(job, created=True, queued=queued)
 
     def _active_with_key(self, key: str) -> Job | None:
         with self.db.read() as session:
@@ -125,7 +129,7 @@ class JobManager:
 
     def publish_outbox(self, older_than_s: float = 5.0, limit: int = 100) -> int:
         """Queue PENDING jobs whose publish failed (Redis was down). Returns how many."""
-        cutoff = datetime.fromtimestamp(utcnow().timestamp() - older_than_s, tz=utcnow().tzinfo)
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
         with self.db.read() as session:
             ids = session.scalars(select(Job.id).where(
                 Job.status == JobStatus.PENDING, Job.published_at.is_(None),

@@ -47,3 +47,184 @@ def settings(tmp_path: Path, redis_url: str, key_prefix: str) -> Settings:
     return Settings(data_dir=tmp_path, redis_url=redis_url, key_prefix=key_prefix,
                     sim_delay_seconds=0.0, retry_base_seconds=0.01,
                     heartbeat_seconds=0.2, claim_idle_seconds=5.0)
+
+
+# --- databases ---------------------------------------------------------------------------
+
+def _pg_bin() -> Path | None:
+    """Directory of PostgreSQL's server binaries (Debian keeps them off PATH)."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for candidate in candidates:
+        if (candidate / "initdb").exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A throwaway PostgreSQL cluster, or a skip when the server is not installed.
+
+    CI installs Debian's postgresql package, so these tests always run there; set
+    MDC_REQUIRE_POSTGRES=1 to turn a missing server into a failure.
+    """
+    import getpass
+    import shutil
+    import subprocess
+    import time
+
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        if os.environ.get("MDC_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
+        pytest.skip("PostgreSQL server not installed")
+    import tempfile
+
+    # Not under pytest's tmp dir: that one is private to root, and the cluster runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="mdc-pg-"))
+    data = base / "data"
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root; run the cluster as the postgres user
+        shutil.chown(base, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    subprocess.run(run_as + [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mdc",
+                             "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    proc = subprocess.Popen(run_as + [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
+                                      "-k", str(base), "-c", "listen_addresses=127.0.0.1",
+                                      "-c", "fsync=off", "-c", "synchronous_commit=off",
+                                      "-c", "full_page_writes=off"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} user=mdc dbname=postgres", autocommit=True).close()
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("PostgreSQL did not start")
+            time.sleep(0.1)
+    yield {"port": port, "proc": proc, "getpass": getpass.getuser()}
+    proc.terminate()
+    proc.wait(20)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+_dbs = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'mdc.db'}"
+    else:
+        import psycopg
+
+        server = request.getfixturevalue("postgres_server")
+        name = f"mdc_{os.getpid()}_{next(_dbs)}"
+        with psycopg.connect(f"host=127.0.0.1 port={server['port']} user=mdc dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://mdc@127.0.0.1:{server['port']}/{name}"
+    from collector.db import Database
+
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def db(settings):
+    from collector.db import Database
+
+    database = Database(settings.sqlalchemy_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def queue(redis_client, key_prefix):
+    from collector.queue import Queue
+
+    q = Queue(redis_client, key_prefix)
+    q.ensure_group()
+    return q
+
+
+@pytest.fixture
+def manager(db, queue, settings):
+    from collector.jobs import JobManager
+
+    return JobManager(db, queue, settings)
+
+
+# --- collector processes -------------------------------------------------------------
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment that makes a child process see the same settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDC_") and k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update({
+        "MDC_DATA_DIR": str(settings.data_dir), "REDIS_URL": settings.redis_url,
+        "DATABASE_URL": settings.sqlalchemy_url, "MDC_KEY_PREFIX": settings.key_prefix,
+        "MDC_SIM_DELAY_SECONDS": str(settings.sim_delay_seconds),
+        "MDC_RETRY_BASE_SECONDS": str(settings.retry_base_seconds),
+        "MDC_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+        "MDC_CLAIM_IDLE_SECONDS": str(settings.claim_idle_seconds),
+        "MDC_MAX_DELIVERIES": str(settings.max_deliveries),
+        "MDC_YAHOO_BASE_URL": settings.yahoo_base_url, "MDC_IB_PORT": str(settings.ib_port),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    })
+    return env
+
+
+class CollectorProcs:
+    """Starts `python -m collector run` children and stops them at teardown."""
+
+    def __init__(self, settings: Settings, tmp_path: Path):
+        self.settings = settings
+        self.tmp_path = tmp_path
+        self.procs = []
+
+    def start(self, name: str, **extra_env: str):
+        import subprocess
+        import sys
+
+        env = settings_env(self.settings)
+        env.update(extra_env)
+        log_path = self.tmp_path / f"collector-{name.replace(':', '_')}.log"
+        with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen([sys.executable, "-m", "collector", "run", "--name", name],
+                                    env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc.log_path = log_path
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
+@pytest.fixture
+def collectors(settings, tmp_path, db):
+    procs = CollectorProcs(settings, tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")

@@ -114,15 +114,15 @@ def bar_times(interval: str, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarr
     if interval in ("1w", "1mo", "3mo") or step >= 86400:
         days = pd.date_range(pd.Timestamp(lo, unit="s", tz="UTC").normalize(), end, freq="D", inclusive="left")
         if interval == "1w":
-            days = days[days.dayofweek == 0]
+            days = days[days.day_of_week == 0]
         elif interval == "1mo":
             days = days[days.day == 1]
         elif interval == "3mo":
             days = days[(days.day == 1) & (days.month % 3 == 1)]
         elif interval == "5d":
-            days = days[days.dayofweek == 0]
+            days = days[days.day_of_week == 0]
         else:
-            days = days[days.dayofweek < 5]
+            days = days[days.day_of_week < 5]
         ts = days.as_unit("s").asi8
         return ts[(ts >= lo) & (ts < hi)]
     ts = np.arange(first, hi, step, dtype=np.int64)

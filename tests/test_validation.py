@@ -1,0 +1,71 @@
+"""Job validation: every bad input gets a message naming the field and what is allowed."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from collector.validation import ValidationError, split_symbols
+
+GOOD = {"source": "sim", "symbol": "AAPL", "interval": "1d", "period": "1mo"}
+
+
+def errors_for(manager, **changes):
+    fields = {**GOOD, **changes}
+    with pytest.raises(ValidationError) as info:
+        manager.validate(fields)
+    return info.value.errors
+
+
+@pytest.mark.parametrize("changes, field, fragment", [
+    ({"source": "bloomberg"}, "source", "choose yahoo, ibkr or sim"),
+    ({"source": ""}, "source", "Choose a source"),
+    ({"symbol": ""}, "symbol", "Enter a ticker symbol"),
+    ({"symbol": "AA$PL"}, "symbol", "not a ticker symbol"),
+    ({"symbol": "<script>alert(1)</script>"}, "symbol", "not a ticker symbol"),
+    ({"symbol": "A" * 40}, "symbol", "at most 32"),
+    ({"interval": "7m"}, "interval", "use one of 1s 5s"),
+    ({"interval": ""}, "interval", "Choose a bar interval"),
+    ({"source": "yahoo", "interval": "5s"}, "interval", "Yahoo Finance does not offer 5s bars"),
+    ({"period": "2w"}, "period", "use one of 1d 5d"),
+    ({"period": "", "start": ""}, "period", "Choose a period"),
+    ({"period": "1y", "start": "2024-01-01"}, "period", "not both"),
+    ({"period": "", "start": "yesterday"}, "start", "is not a date"),
+    ({"period": "", "start": "2024-03-01", "end": "2024-02-01"}, "end", "End must be after start"),
+    ({"period": "", "start": "2999-01-01"}, "start", "outside the years"),
+    ({"period": "", "start": "2024-01-01 09:30 Mars/Olympus"}, "start", "unknown time zone"),
+    ({"period": "", "start": "2000-01-01", "interval": "1s"}, "start", "limited to 5,000,000"),
+])
+def test_bad_input_names_field_and_what_is_allowed(manager, changes, field, fragment):
+    errors = errors_for(manager, **changes)
+    assert field in errors, errors
+    assert fragment in errors[field]
+
+
+def test_sim_options_are_validated(manager):
+    errors = errors_for(manager, options={"delay": "forever", "colour": "red"})
+    assert "number from 0 to 60" in errors["delay"]
+    assert "no option 'colour'" in errors["colour"]
+
+
+def test_good_input_normalises(manager):
+    (spec,) = manager.validate({**GOOD, "symbol": " aapl ", "period": "", "start": "2024-03-01",
+                                "end": "2024-03-05"})
+    assert spec.symbol == "AAPL"
+    assert spec.start == datetime(2024, 3, 1, tzinfo=timezone.utc)
+    assert spec.end == datetime(2024, 3, 6, tzinfo=timezone.utc)  # a bare end date includes that day
+
+
+def test_zones_are_honoured(manager):
+    (spec,) = manager.validate({**GOOD, "period": "", "start": "2024-03-01T09:30-05:00", "end": "2024-03-02 America/New_York"})
+    assert spec.start == datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
+    assert spec.end == datetime(2024, 3, 3, 5, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("symbol", ["^GSPC", "EURUSD=X", "ES=F", "BRK.B", "BRK-B"])
+def test_symbols_people_use_are_accepted(manager, symbol):
+    (spec,) = manager.validate({**GOOD, "symbol": symbol})
+    assert spec.symbol == symbol
+
+
+def test_several_symbols_make_several_specs():
+    assert split_symbols("aapl, msft;nvda  AAPL") == ["AAPL", "MSFT", "NVDA"]
