@@ -183,7 +183,24 @@ def test_ib_errors_become_permanent_or_transient(source, fake, code, text, error
         source.fetch(request, source.plan(request)[0], lambda m: None)
     if code == 162 and error is TransientError and "pacing" in text:
         assert caught.value.retry_after and caught.value.retry_after > 0
-    assert type(caught.value) is error
+    assert isinstance(caught.value, error)
+
+
+def test_a_pacing_violation_holds_back_every_collector(make_source, fake):
+    rules = dataclasses.replace(FAST, violation_pause=0.5)
+    first, second = make_source(pacing=rules), make_source(pacing=rules)
+    fake.fail_next(162, PACING_TEXT)
+    request = Request("AAPL", "1h", *_day())
+    with pytest.raises(TransientError) as caught:
+        first.fetch(request, first.plan(request)[0], lambda m: None)
+    assert caught.value.retry_after == pytest.approx(0.5)
+
+    waits = []
+    other = Request("MSFT", "1h", *_day())
+    started = time.monotonic()
+    assert len(second.fetch(other, second.plan(other)[0], waits.append)) > 0
+    assert time.monotonic() - started > 0.3
+    assert waits == ["waiting for IB pacing, resumes in 1 s"]
 
 
 def test_no_data_ends_the_chunk_with_no_rows(source, fake):

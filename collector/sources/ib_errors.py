@@ -21,6 +21,10 @@ INFO_CODES = frozenset({1101, 1102, 2103, 2104, 2105, 2106, 2107, 2108, 2119, 21
 CLIENT_ID_IN_USE = 326
 
 
+class PacingViolation(TransientError):
+    """IB says we asked too often; every collector should hold back, not just this one."""
+
+
 class NoData(Exception):
     """IB answered "no data" for the range: the chunk is done and holds no bars."""
 
@@ -36,8 +40,8 @@ def classify(code: int, text: str, symbol: str = "") -> SourceError | NoData:
     what = f" for {symbol}" if symbol else ""
     if code == 162:
         if "pacing violation" in lowered:
-            return TransientError(f"IB reported a pacing violation{what}; waiting before the next request",
-                                  retry_after=PACING_VIOLATION_RETRY_S)
+            return PacingViolation(f"IB reported a pacing violation{what}; waiting before the next request",
+                                   retry_after=PACING_VIOLATION_RETRY_S)
         if "returned no data" in lowered or ("no data" in lowered and "hmds" in lowered):
             return NoData(text)
         if "permission" in lowered or "not subscribed" in lowered:

@@ -34,10 +34,13 @@ class PacingRules:
     """At most this many requests for small bars per window (BID_ASK counts twice)."""
     small_bar_seconds: int = 30
     """Bars of this size or less fall under the `window` rule."""
+    violation_pause: float = 60.0
+    """After IB reports a pacing violation anyway, every collector holds back this long."""
 
     def scaled(self, factor: float) -> "PacingRules":
         return replace(self, identical_window=self.identical_window * factor,
-                       burst_window=self.burst_window * factor, window=self.window * factor)
+                       burst_window=self.burst_window * factor, window=self.window * factor,
+                       violation_pause=self.violation_pause * factor)
 
 
 _ACQUIRE = """
@@ -50,6 +53,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - iw)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - bw)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - w)
 local wait = 0
+local penalty = redis.call('PTTL', KEYS[4])
+if penalty > 0 then wait = penalty / 1000 end
 local last = redis.call('ZSCORE', KEYS[1], sig)
 if last then wait = math.max(wait, tonumber(last) + iw - now) end
 local n = redis.call('ZCARD', KEYS[2])
@@ -98,7 +103,7 @@ class IbPacer:
         if bar_seconds <= rules.small_bar_seconds:
             weight = min(2 if what_to_show == "BID_ASK" else 1, rules.window_max)
         keys = [f"{self._prefix}:identical", f"{self._prefix}:burst:{contract_key}:{what_to_show}",
-                f"{self._prefix}:window"]
+                f"{self._prefix}:window", f"{self._prefix}:penalty"]
         args = [signature, uuid.uuid4().hex, weight, rules.identical_window,
                 rules.burst_window, rules.burst_max, rules.window, rules.window_max]
         waited = 0.0
@@ -109,6 +114,19 @@ class IbPacer:
             report_wait(f"waiting for IB pacing, resumes in {math.ceil(wait)} s")
             self._sleep(wait + 0.005)  # a hair past the edge, so the slot has surely freed
             waited += wait
+
+    def penalize(self, seconds: float | None = None) -> float:
+        """IB reported a pacing violation anyway (another program on the same login, say):
+        hold back every collector's requests for `seconds` (default: the rules' pause)."""
+        seconds = self.rules.violation_pause if seconds is None else seconds
+        if self._local is not None:
+            self._local.penalty_until = max(self._local.penalty_until, time.monotonic() + seconds)
+            return seconds
+        try:
+            self._redis.set(f"{self._prefix}:penalty", "1", px=max(1, int(seconds * 1000)))
+        except redis_lib.RedisError:
+            pass  # the worker's retry delay still applies
+        return seconds
 
     def _try(self, keys: list[str], args: list) -> float:
         if self._local is not None:
@@ -125,16 +143,17 @@ class _LocalWindows:
     def __init__(self) -> None:
         self._sets: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
+        self.penalty_until = 0.0
 
     def try_acquire(self, keys: list[str], args: list) -> float:
         sig, token, weight, iw, bw, bmax, w, wmax = args
         with self._lock:
             now = time.monotonic()
-            ident, burst, window = (self._sets.setdefault(k, {}) for k in keys)
+            ident, burst, window = (self._sets.setdefault(k, {}) for k in keys[:3])
             for entries, span in ((ident, iw), (burst, bw), (window, w)):
                 for member in [m for m, at in entries.items() if at <= now - span]:
                     del entries[member]
-            wait = 0.0
+            wait = max(0.0, self.penalty_until - now)
             if sig in ident:
                 wait = max(wait, ident[sig] + iw - now)
             times = sorted(burst.values())

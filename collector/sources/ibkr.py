@@ -20,7 +20,7 @@ from ..timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
 from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, TransientError, WaitReporter,
                    chunk_range, empty_bars)
 from .ib_connection import ClientIdClaim, IbConnection, import_ib
-from .ib_errors import CONNECTIVITY_CODES, NoData, classify
+from .ib_errors import CONNECTIVITY_CODES, NoData, PacingViolation, classify
 from .ib_pacing import IbPacer, PacingRules
 
 # interval -> (IB barSizeSetting, durationStr per request, wall-clock span of one chunk).
@@ -125,8 +125,6 @@ class IbkrSource:
         what = options["what_to_show"]
         if what == "ADJUSTED_LAST" and seconds < 86400:
             errors["what_to_show"] = "ADJUSTED_LAST is available for daily, weekly or monthly bars only"
-        if what in ("HISTORICAL_VOLATILITY", "OPTION_IMPLIED_VOLATILITY") and seconds < 86400:
-            errors["what_to_show"] = f"{what} is available for daily, weekly or monthly bars only"
         return errors
 
     # -- run time -------------------------------------------------------------------------
@@ -165,6 +163,8 @@ class IbkrSource:
             error = self._request_error(exc, request.symbol)
             if isinstance(error, NoData):
                 return empty_bars()
+            if isinstance(error, PacingViolation):
+                error.retry_after = self.pacer.penalize()
             raise error from exc
         return bars_frame(bars, chunk)
 
