@@ -91,7 +91,7 @@ class Queue:
 
     def trim_before(self, epoch_ms: int) -> int:
         """Drop work entries older than `epoch_ms` (stream ids are millisecond times)."""
-        return self.redis.xtrim(self.stream, minid=f"{epoch_ms}-0")
+        return self.redis.xtrim(self.stream, minid=f"{epoch_ms}-0", approximate=False)
 
     def stream_info(self) -> dict[str, Any]:
         """Length, pending entries and lag of the work stream, for the UI and metrics."""

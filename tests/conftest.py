@@ -228,3 +228,20 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, message: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+# --- web app ---------------------------------------------------------------------------
+
+@pytest.fixture
+def app(settings, db):
+    from webapp import create_app
+
+    return create_app({"TESTING": True, "MDC_SETTINGS": settings, "SECRET_KEY": "test"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+JSON = {"Accept": "application/json"}

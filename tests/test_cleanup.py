@@ -1,0 +1,55 @@
+"""Retention cleanup: only finished jobs older than the limit go, with their event streams."""
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from collector import lifecycle
+from collector.cleanup import cleanup
+from collector.models import Job, JobStatus
+from collector.timespec import utcnow
+
+SIM = {"source": "sim", "interval": "1d", "period": "1mo"}
+
+
+def make(manager, db, symbol, status, age_days):
+    (result,) = manager.submit({**SIM, "symbol": symbol})
+    job_id = result.job.id
+    if status != JobStatus.PENDING:
+        lifecycle.claim(db, job_id, "c1")
+    if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
+        lifecycle.finish(db, job_id, "c1", status)
+    manager.queue.add_event(job_id, state=status, message="x")
+    when = utcnow() - timedelta(days=age_days)
+    with db.write() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(
+            created_at=when, finished_at=when if status in ("COMPLETED", "FAILED", "CANCELLED") else None,
+            published_at=when))
+    return job_id
+
+
+def test_removes_only_finished_jobs_older_than_the_limit(manager, db, queue):
+    old_done = make(manager, db, "A", JobStatus.COMPLETED, 8)
+    old_failed = make(manager, db, "B", JobStatus.FAILED, 30)
+    recent_done = make(manager, db, "C", JobStatus.COMPLETED, 6)
+    old_running = make(manager, db, "D", JobStatus.RUNNING, 9)
+    old_pending = make(manager, db, "E", JobStatus.PENDING, 9)
+
+    result = cleanup(db, queue, 7)
+    assert result.jobs_removed == 2 and result.event_streams_removed == 2
+    assert manager.get(old_done) is None and manager.get(old_failed) is None
+    for kept in (recent_done, old_running, old_pending):
+        assert manager.get(kept) is not None
+        assert queue.last_event(kept) is not None
+    assert queue.last_event(old_done) is None
+    # the still-pending job's queue entry may be trimmed, so it is queued again (outbox)
+    assert manager.get(old_pending).published_at is None
+    assert "Removed 2 finished jobs older than 7 days" in result.summary()
+
+
+def test_trims_queue_entries_by_age(db, queue):
+    queue.redis.xadd(queue.stream, {"job_id": "1"}, id="1000-0")  # 1970: very old
+    queue.publish(2)
+    result = cleanup(db, queue, 7)
+    assert result.queue_entries_trimmed == 1
+    assert queue.redis.xlen(queue.stream) == 1

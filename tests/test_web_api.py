@@ -1,0 +1,128 @@
+"""The HTTP contract of DESIGN "Contracts", as curl and scripts use it."""
+
+import pytest
+
+from collector import lifecycle
+from collector.models import JobStatus
+from tests.conftest import JSON
+
+FORM = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1y"}
+
+
+def test_submit_json_201_with_id_and_url(client):
+    response = client.post("/jobs", data=FORM, headers=JSON)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["id"] == 1 and body["url"] == "/jobs/1" and body["status"] == "PENDING"
+    for key in ("symbol", "source", "interval", "kind", "start", "end", "progress", "rows_new", "rows_updated",
+                "rows_unchanged", "error", "created_at", "started_at", "finished_at", "duration_s"):
+        assert key in body
+
+
+def test_submit_several_symbols_gives_a_list(client):
+    response = client.post("/jobs", data={**FORM, "symbol": "AAPL, MSFT"}, headers=JSON)
+    assert response.status_code == 201
+    assert [j["symbol"] for j in response.get_json()] == ["AAPL", "MSFT"]
+
+
+def test_browser_submit_redirects_303_with_a_message(client):
+    response = client.post("/jobs", data=FORM)
+    assert response.status_code == 303 and response.headers["Location"] == "/jobs/1"
+    page = client.get("/jobs/1")
+    assert b"Job #1 (AAPL) queued" in page.data
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"symbol": ""}, "symbol"), ({"source": "nope"}, "source"), ({"interval": "9q"}, "interval"),
+    ({"period": "forever"}, "period"), ({"period": "", "start": "2024-13-45"}, "start"),
+])
+def test_bad_input_is_422_with_field_errors(client, changes, field):
+    response = client.post("/jobs", data={**FORM, **changes}, headers=JSON)
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_bad_input_in_a_browser_keeps_what_was_typed(client):
+    response = client.post("/jobs", data={**FORM, "symbol": "<b>x</b>"})
+    assert response.status_code == 422
+    assert b"&lt;b&gt;x&lt;/b&gt;" in response.data and b"<b>x</b>" not in response.data
+
+
+def test_list_and_detail_json(client, manager):
+    client.post("/jobs", data=FORM, headers=JSON)
+    listing = client.get("/jobs?tab=running", headers=JSON).get_json()
+    assert listing["total"] == 1 and listing["jobs"][0]["symbol"] == "AAPL"
+    assert client.get("/jobs?tab=completed", headers=JSON).get_json()["total"] == 0
+    detail = client.get("/jobs/1", headers=JSON).get_json()
+    assert detail["id"] == 1 and detail["events"] == []
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/jobs/999", 404), ("/jobs?tab=bogus", 422), ("/jobs?page=0", 422), ("/jobs?page=abc", 422),
+    ("/jobs?source=bloomberg", 422), ("/nowhere", 404),
+])
+def test_bad_urls_are_4xx_never_500(client, url, status):
+    assert client.get(url, headers=JSON).status_code == status
+    assert client.get(url).status_code == status
+
+
+def test_wrong_method_is_405(client):
+    assert client.get("/jobs/1/cancel").status_code == 405
+    assert client.delete("/jobs").status_code == 405
+
+
+def test_cancel_pending_and_unknown(client):
+    client.post("/jobs", data=FORM, headers=JSON)
+    response = client.post("/jobs/1/cancel", headers=JSON)
+    assert response.status_code == 200 and response.get_json()["status"] == "CANCELLED"
+    assert client.post("/jobs/42/cancel", headers=JSON).status_code == 404
+    browser = client.post("/jobs/1/cancel")
+    assert browser.status_code == 303
+
+
+def test_retry_failed_job(client, manager, db):
+    client.post("/jobs", data=FORM, headers=JSON)
+    lifecycle.claim(db, 1, "c1")
+    lifecycle.finish(db, 1, "c1", JobStatus.FAILED, "<script>alert(1)</script>")
+    page = client.get("/jobs?tab=failed")
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in page.data and b"<script>alert(1)" not in page.data
+    response = client.post("/jobs/1/retry", headers=JSON)
+    assert response.status_code == 201 and response.get_json()["id"] == 2
+
+
+def test_cleanup_endpoint(client):
+    body = client.post("/jobs/cleanup", headers=JSON).get_json()
+    assert body["jobs_removed"] == 0 and body["days"] == 7
+    assert client.post("/jobs/cleanup", data={"days": "-1"}, headers=JSON).status_code == 422
+    assert client.post("/jobs/cleanup").status_code == 303
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["redis"] == "ok"
+
+
+def test_healthz_503_when_redis_is_unreachable(settings, db):
+    from dataclasses import replace
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t",
+                      "MDC_SETTINGS": replace(settings, redis_url="redis://127.0.0.1:1/0")})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and "unreachable" in response.get_json()["redis"]
+
+
+def test_submit_when_redis_is_down_is_saved_and_says_so(settings, db):
+    from dataclasses import replace
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t",
+                      "MDC_SETTINGS": replace(settings, redis_url="redis://127.0.0.1:1/0")})
+    client = app.test_client()
+    body = client.post("/jobs", data=FORM, headers=JSON).get_json()
+    assert body["queued"] is False and body["status"] == "PENDING"
+    client.post("/jobs", data={**FORM, "symbol": "MSFT"})
+    page = client.get("/jobs/2")
+    assert b"saved \xe2\x80\x94 it will start when Redis is reachable again" in page.data
