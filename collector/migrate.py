@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.engine import Engine
+logging.getLogger("alembic").setLevel(logging.WARNING)  # else one INFO line per plugin at import
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -21,5 +23,4 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per plugin otherwise
     command.upgrade(alembic_config(engine), revision)

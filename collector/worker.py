@@ -71,8 +71,11 @@ class Collector:
             log.info("%s: warm shutdown: finishing the current chunk, then handing the job back", self.name)
             self.stopping = True
         else:
-            log.warning("%s: cold shutdown: exiting now; job %s will be taken over after %s s",
-                        self.name, self.current_job, self.settings.claim_idle_seconds)
+            if self.current_job:
+                log.warning("%s: cold shutdown: exiting now; job %s will be taken over after %s s",
+                            self.name, self.current_job, self.settings.claim_idle_seconds)
+            else:
+                log.warning("%s: cold shutdown: exiting now", self.name)
             self._log_summary()
             os._exit(1)
 

