@@ -293,6 +293,18 @@ def test_two_collectors_claim_different_client_ids(make_source, fake, settings):
     assert 326 not in fake.client_ids and len(fake.client_ids) == 2
 
 
+def test_client_id_claim_is_refreshed_while_connected(make_source, redis_client, settings):
+    src = make_source(clientid_ttl=0.3)
+    request = Request("AAPL", "1h", *_day())
+    src.fetch(request, src.plan(request)[0], lambda m: None)
+    key = f"{settings.key_prefix}:ib:clientid:{settings.ib_client_id}"
+    time.sleep(0.7)  # over twice the TTL: only the refresher keeps the key alive
+    assert redis_client.exists(key) and 0 < redis_client.pttl(key) <= 300
+    src.close()
+    assert not redis_client.exists(key)
+    assert not [t for t in threading.enumerate() if t.name.startswith("ib-clientid-")]
+
+
 # -- pacing ------------------------------------------------------------------------------
 
 

@@ -115,11 +115,12 @@ class IbkrSource:
             errors["interval"] = (f"IB has no {describe_interval(request.interval)} bars; "
                                   f"choose one of {', '.join(BAR_SIZES)}")
             return errors
-        if request.end <= request.start:
+        start, end = to_utc(request.start), to_utc(request.end)
+        if end <= start:
             errors["end"] = "must be after the start"
         seconds = interval_seconds(request.interval)
         oldest = utcnow() - SMALL_BAR_HISTORY
-        if seconds <= SMALL_BAR_SECONDS and request.start < oldest:
+        if seconds <= SMALL_BAR_SECONDS and start < oldest:
             errors["start"] = (f"IB keeps {describe_interval(request.interval)} bars for the last "
                                f"6 months only: choose a start after {oldest:%Y-%m-%d}")
         what = options["what_to_show"]
@@ -133,9 +134,9 @@ class IbkrSource:
         options, _ = self.normalize_options(request.options)
         if options["what_to_show"] == "ADJUSTED_LAST":
             # IB serves adjusted bars only up to now (no end time), so one request covers it
-            return [Chunk(request.start, request.end)]
+            return [Chunk(to_utc(request.start), to_utc(request.end))]
         span = BAR_SIZES[request.interval][2]
-        return chunk_range(request.start, request.end, span, backwards=True)
+        return chunk_range(to_utc(request.start), to_utc(request.end), span, backwards=True)
 
     def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
         options, errors = self.normalize_options(request.options)
