@@ -17,12 +17,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Htmx(app)
 
-    from . import errors, filters, health, jobs, services
+    from . import banner, collect, errors, filters, health, jobs, services
 
     services.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(collect.bp)
+    app.register_blueprint(banner.bp)
     app.register_blueprint(health.bp)
-    app.add_url_rule("/", endpoint="index", view_func=jobs.home)
+    app.add_url_rule("/", endpoint="index", view_func=collect.home)
     return app

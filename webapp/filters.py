@@ -71,6 +71,22 @@ def clock(epoch) -> str:
         return ""
 
 
+def elapsed(job) -> float | None:
+    """Seconds a job has been running (or ran)."""
+    if job.started_at is None:
+        return None
+    end = job.finished_at or datetime.now(timezone.utc)
+    return max(0.0, (end - job.started_at).total_seconds())
+
+
+def eta(job) -> float | None:
+    """Seconds left at the pace so far; None until a chunk has finished."""
+    spent = elapsed(job)
+    if not spent or not job.progress_done or not job.progress_total:
+        return None
+    return spent / job.progress_done * max(0, job.progress_total - job.progress_done)
+
+
 def percent(done, total) -> int:
     try:
         return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
@@ -80,5 +96,5 @@ def percent(done, total) -> int:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
-                                 day=day, clock=clock, source_label=source_label)
+                                 day=day, clock=clock, elapsed=elapsed, eta=eta, source_label=source_label)
     app.jinja_env.globals.update(percent=percent)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
@@ -11,6 +13,7 @@ from collector.sources import SOURCES
 from collector.validation import ValidationError
 
 from . import services
+from .collect import form_context, option_names
 from .errors import wants_json
 from .forms import job_fields
 from .serialize import job_to_dict
@@ -18,24 +21,8 @@ from .serialize import job_to_dict
 bp = Blueprint("jobs", __name__)
 
 PER_PAGE = 25
+_EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
 MAX_PAGE = 100_000
-
-
-def home():
-    """The start page is the collect form."""
-    return redirect(url_for("jobs.collect"))
-
-
-def option_names() -> dict[str, tuple[str, ...]]:
-    svc = services.get()
-    return {name: tuple(getattr(svc.jobs.source(name), "option_names", ())) for name in SOURCES}
-
-
-@bp.get("/collect")
-def collect():
-    """The form that submits a collection job."""
-    return render_template("collect/index.html", values={"source": "sim", "period": "1mo", "interval": "1d"},
-                           errors={})
 
 
 @bp.post("/jobs")
@@ -43,16 +30,24 @@ def create():
     """Submit one job per symbol; 303 to the job for browsers, 201 JSON, 422 with field errors."""
     svc = services.get()
     fields = job_fields(request.form, option_names())
+    values = dict(request.form.items())
     try:
         results = svc.jobs.submit(fields)
     except ValidationError as exc:
         if wants_json():
             return {"errors": exc.errors}, 422
-        values = dict(request.form.items())
-        return render_template("collect/index.html", values=values, errors=exc.errors), 422
+        template = "collect/_form.html" if request.htmx else "collect/index.html"
+        return render_template(template, **form_context(values, exc.errors)), 422
     if wants_json():
         payload = [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results]
         return (payload[0] if len(payload) == 1 else payload), 201
+    if request.htmx:
+        # Stay on the form (ready for the next ticker); the banner picks the jobs up at once.
+        values["symbol"] = ""
+        messages = [(_submitted_message(r), r.job.id, "ok" if r.queued else "warn") for r in results]
+        response = make_response(render_template("collect/_form.html", **form_context(values, {}, submitted=messages)))
+        response.headers["HX-Trigger"] = "jobs-changed"
+        return response
     for r in results:
         flash(_submitted_message(r), "ok" if r.queued else "warn")
     target = url_for("jobs.detail", job_id=results[0].job.id) if len(results) == 1 else url_for("jobs.index", tab="running")
@@ -86,7 +81,7 @@ def index():
                 "jobs": [job_to_dict(j) for j in result.items]}
     events = _last_events([j.id for j in result.items if j.status in ("PENDING", "RUNNING")])
     context = dict(tab=tab, page=result, symbol=symbol or "", source=source or "", events=events,
-                   counts=svc.jobs.counts(), sources=SOURCES)
+                   counts=svc.jobs.counts(), sources=SOURCES, retention_days=svc.settings.retention_days)
     template = "jobs/_list.html" if request.htmx else "jobs/index.html"
     response = make_response(render_template(template, **context))
     response.vary.add("HX-Request")
@@ -126,7 +121,28 @@ def detail(job_id: int):
         data = job_to_dict(job, events[-1] if events else None)
         data["events"] = events or []
         return data
-    return render_template("jobs/detail.html", job=job, events=events)
+    cursor = events[-1]["id"] if events else None
+    return render_template("jobs/detail.html", job=job, events=events, cursor=cursor)
+
+
+@bp.get("/jobs/<int:job_id>/live")
+def live(job_id: int):
+    """The live part of a job page, plus the events after the cursor `after`."""
+    svc = services.get()
+    job = svc.jobs.get(job_id)
+    if job is None:
+        abort(404, f"There is no job #{job_id}.")
+    after = request.args.get("after") or None
+    if after is not None and not _EVENT_ID.fullmatch(after):
+        abort(422, "after must be an event id such as 1732412345678-0.")
+    try:
+        new_events = svc.queue.events(job_id, after=after)
+    except redis.RedisError:
+        new_events = []
+    cursor = new_events[-1]["id"] if new_events else after
+    response = make_response(render_template("jobs/_live.html", job=job, cursor=cursor, oob_events=new_events))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/jobs/<int:job_id>/cancel")
