@@ -58,6 +58,7 @@ def banner_state() -> BannerState:
                                     .order_by(Job.finished_at.desc()).limit(SHOWN - len(jobs))).all()
     state = BannerState(jobs=jobs, active_total=total)
     try:
+        svc.redis.ping()  # say so even when no job is active: submits would only be saved
         state.events = svc.queue.last_events([j.id for j in jobs if j.status in ("PENDING", "RUNNING")])
         state.live_collectors = svc.registry.live_count() if total else None
     except redis.RedisError:

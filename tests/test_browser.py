@@ -1,0 +1,115 @@
+"""A person in a real browser: headless Chromium (Debian's package) driven by Playwright,
+against the real web app and real collector processes."""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import JSON, wait_for
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """docs/screenshots when MDC_UPDATE_SCREENSHOTS=1 (to refresh the README's pictures), else a tmp dir."""
+    return DOCS_SCREENSHOTS if os.environ.get("MDC_UPDATE_SCREENSHOTS") else tmp_path
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("MDC_REQUIRE_BROWSER"):
+            pytest.fail("Chromium not installed (apt-get install chromium)")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def test_submit_follow_in_banner_until_completed(page, collectors, client, screenshots):
+    collectors.start("c1")
+    page.goto("/collect")
+    page.fill("input[name=symbol]", "AAPL")
+    page.select_option("select[name=period]", "3mo")
+    page.select_option("select[name=interval]", "1m")
+    page.fill("input[name=delay]", "0.5")
+    page.click("button[type=submit]")
+    page.get_by_text("Job #1 (AAPL) queued — follow it in the banner").wait_for()
+    banner_job = page.locator("#banner .banner-job[data-job='1']")
+    banner_job.get_by_text("Running").wait_for()
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / "collect.png"))
+    first = banner_job.locator(".progress").get_attribute("aria-valuenow")
+    wait_for(lambda: int(banner_job.locator(".progress").get_attribute("aria-valuenow")) > int(first),
+             timeout=20, message="banner progress to move")
+    page.goto("/jobs?tab=running")
+    page.locator("tr[data-job='1']").wait_for()
+    page.screenshot(path=str(screenshots / "jobs-running.png"))
+    page.goto("/jobs/1")
+    page.locator("#events li").nth(2).wait_for()
+    page.locator("#job-live .badge.completed").wait_for(timeout=30_000)  # no reload: the live block updates itself
+    page.locator("#banner .banner-job[data-job='1']").get_by_text("Completed").wait_for()
+    page.screenshot(path=str(screenshots / "job-detail.png"), full_page=True)
+    assert "Completed:" in page.locator("#events").inner_text()
+
+
+def test_cancel_retry_and_tabs(page, collectors, client):
+    collectors.start("c1")
+    slow = client.post("/jobs", data={"symbol": "SLOW", "source": "sim", "interval": "1m", "period": "3mo",
+                                      "delay": "1"}, headers=JSON).get_json()
+    broken = client.post("/jobs", data={"symbol": "BAD", "source": "sim", "interval": "1d", "period": "1y",
+                                        "fail": "permanent:0"}, headers=JSON).get_json()
+    assert broken["status"] == "PENDING"
+    page.goto("/jobs?tab=running")
+    row = page.locator(f"tr[data-job='{slow['id']}']")
+    row.get_by_text("Running").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Cancel").click()
+    page.get_by_text(f"Job #{slow['id']} stops after its current chunk.").wait_for()
+    row.get_by_text("cancelling…").wait_for()
+    wait_for(lambda: client.get(f"/jobs/{slow['id']}", headers=JSON).get_json()["status"] == "CANCELLED",
+             message="the collector to honour the cancel")
+    page.get_by_role("link", name="Cancelled").click()
+    page.locator(f"tr[data-job='{slow['id']}']").get_by_text("Cancelled on request.").wait_for()
+
+    page.goto("/jobs?tab=failed")
+    failed_row = page.locator(f"tr[data-job='{broken['id']}']")
+    failed_row.get_by_text("Simulated permanent failure at chunk 1.").wait_for()
+    failed_row.get_by_role("button", name="Retry").click()
+    page.wait_for_url("**/jobs/3")
+    page.get_by_text("Job #3 (BAD) queued").wait_for()
+
+    page.goto("/jobs?tab=running")
+    page.get_by_role("link", name="All").click()
+    page.wait_for_url("**tab=all")
+    assert page.locator("tr[data-job]").count() == 3
