@@ -11,7 +11,9 @@ to another address (a mirror, a proxy or the test fake).
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +29,8 @@ from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, SourceError, Tra
 from .yahoo_limits import (DEFAULT_PACING_SECONDS, INTERVALS, LOOKBACK, YF_INTERVALS, Pacer,
                            check_interval, check_lookback, check_symbol, chunk_span)
 from .yahoo_session import YahooSession, configure_yfinance, yfinance_call
+
+log = logging.getLogger("mdc.yahoo")
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
@@ -52,6 +56,7 @@ class YahooSource:
     name = "yahoo"
     label = "Yahoo Finance"
     intervals = INTERVALS
+    option_names = ("adjusted",)  # what the web form and curl may pass (webapp/forms.py)
 
     def __init__(self, settings: Settings, redis=None, *, pacing_seconds: float | None = None,
                  timeout: float = 20.0):
@@ -242,8 +247,23 @@ def _ceil30(moment: datetime) -> datetime:
 
 
 def _pacing_setting(settings: Settings) -> float:
-    """Seconds between Yahoo requests: a Settings field if the project adds one, else 0.5 s."""
+    """Seconds between Yahoo requests, shared by every collector (default 0.5 s).
+
+    Read from a Settings field `yahoo_pacing_seconds` if the project adds one, else
+    settings.extra, else the environment variable MDC_YAHOO_PACING_SECONDS.
+    """
     value = getattr(settings, "yahoo_pacing_seconds", None)
     if value is None:
-        value = settings.extra.get("yahoo_pacing_seconds", DEFAULT_PACING_SECONDS)
-    return float(value)
+        value = settings.extra.get("yahoo_pacing_seconds")
+    if value is None or value == "":
+        value = os.environ.get("MDC_YAHOO_PACING_SECONDS") or DEFAULT_PACING_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        # Not fatal here: the web app builds sources too, and a page must not 500 over it.
+        log.warning("MDC_YAHOO_PACING_SECONDS must be a number of seconds from 0 to 60, got %r; "
+                    "using %s", value, DEFAULT_PACING_SECONDS)
+        seconds = DEFAULT_PACING_SECONDS
+    return seconds

@@ -32,6 +32,8 @@ LOOKBACK: dict[str, timedelta] = {
     "1h": timedelta(days=730),
 }
 
+LOOKBACK_GRACE = timedelta(hours=1)
+
 # Longest span one request may cover. Daily and longer have no limit; 5 years per request
 # keeps answers small and progress moving.
 DAILY_SPAN = timedelta(days=1826)
@@ -63,8 +65,14 @@ def check_interval(interval: str) -> str | None:
 
 
 def check_lookback(interval: str, start: datetime, now: datetime) -> str | None:
+    """A message when `start` is older than Yahoo keeps `interval` bars.
+
+    A start up to LOOKBACK_GRACE past the edge passes: the presets land exactly on it
+    ("1mo" of 1-minute bars starts 30 days before the moment the form is read, a few
+    milliseconds before this check), and fetching clamps to what Yahoo still has.
+    """
     back = LOOKBACK.get(interval)
-    if back is None or start >= now - back:
+    if back is None or start >= now - back - LOOKBACK_GRACE:
         return None
     earliest = (now - back).date().isoformat()
     return (f"Yahoo keeps {describe_interval(interval)} bars for the last {back.days} days only: "
