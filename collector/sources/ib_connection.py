@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import logging
 import math
 import os
 import socket
@@ -44,6 +45,30 @@ def import_ib() -> Any:
             return importlib.import_module("ib_async")
     finally:
         asyncio.set_event_loop(None)
+
+
+class _ExpectedIbErrors(logging.Filter):
+    """Drops ib_insync's ERROR lines for answers the source treats as normal: 162 "HMDS
+    query returned no data" (a range without trading; the chunk just has no bars)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to judge
+            return True
+        return not (message.startswith("Error 162,") and "returned no data" in message)
+
+
+_FILTER = _ExpectedIbErrors()
+
+
+def quiet_expected_ib_errors() -> None:
+    """Install the filter (idempotent). ib_insync logs request errors on its
+    "ib_insync.wrapper" logger; a filter on a parent logger would not see them."""
+    for name in ("ib_insync", "ib_insync.wrapper", "ib_async", "ib_async.wrapper"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 class ClientIdClaim:

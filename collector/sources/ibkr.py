@@ -19,9 +19,9 @@ from ..settings import Settings
 from ..timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
 from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, TransientError, WaitReporter,
                    chunk_range, empty_bars)
-from .ib_connection import ClientIdClaim, IbConnection, import_ib
+from .ib_connection import ClientIdClaim, IbConnection, import_ib, quiet_expected_ib_errors
 from .ib_errors import CONNECTIVITY_CODES, NoData, PacingViolation, classify
-from .ib_pacing import IbPacer, PacingRules
+from .ib_pacing import IbPacer, PacingRules, tunable
 
 # interval -> (IB barSizeSetting, durationStr per request, wall-clock span of one chunk).
 # A chunk never spans more than its duration covers: "1 M" is a calendar month (28 days
@@ -58,24 +58,37 @@ SMALL_BAR_HISTORY = timedelta(days=180)  # IB: bars of 30 s or less for the last
 _SYMBOL = re.compile(r"[A-Za-z0-9.]{1,15}")
 _EXCHANGE = re.compile(r"[A-Za-z0-9.]{1,20}")
 _TRUE = {"1", "true", "on", "yes", "y", "t"}
-_FALSE = {"0", "false", "off", "no", "n", "f", ""}
+_FALSE = {"0", "false", "off", "no", "n", "f"}
 
 
 class IbkrSource:
     name = "ibkr"
     label = "Interactive Brokers"
     intervals = tuple(BAR_SIZES)
+    # What the web form and curl may pass (webapp/forms.py). rth defaults to true; an
+    # unchecked browser checkbox sends nothing, so "all hours" needs rth=false (or 0/off/no).
+    option_names = ("what_to_show", "rth", "currency", "primary_exchange")
 
     def __init__(self, settings: Settings, redis=None, *, pacing: PacingRules | None = None,
-                 connect_timeout: float = 10.0, request_timeout: float = 120.0,
-                 backoff_base: float = 1.0, clientid_ttl: float = 60.0):
+                 connect_timeout: float | None = None, request_timeout: float | None = None,
+                 backoff_base: float | None = None, clientid_ttl: float = 60.0):
         self.settings = settings
+        if pacing is None:
+            scale = tunable(settings, "ib_pacing_scale", 1.0, low=0.0001, high=1.0)
+            pacing = PacingRules() if scale == 1.0 else PacingRules().scaled(scale)
+        if connect_timeout is None:
+            connect_timeout = tunable(settings, "ib_connect_timeout_seconds", 10.0, low=0.1, high=600)
+        if request_timeout is None:
+            request_timeout = tunable(settings, "ib_request_timeout_seconds", 120.0, low=0.1, high=3600)
+        if backoff_base is None:
+            backoff_base = tunable(settings, "ib_reconnect_seconds", 1.0, low=0.0, high=600)
         self.request_timeout = request_timeout
         self.pacer = IbPacer(redis, settings.key_prefix, pacing)
         claim = ClientIdClaim(redis, settings.key_prefix, settings.ib_client_id, ttl=clientid_ttl)
         self.connection = IbConnection(settings.ib_host, settings.ib_port, claim,
                                        connect_timeout=connect_timeout, backoff_base=backoff_base)
         self._contracts: dict[tuple[str, str, str], Any] = {}
+        quiet_expected_ib_errors()
 
     # -- submit time ----------------------------------------------------------------------
 
@@ -84,7 +97,9 @@ class IbkrSource:
         what = str(options.get("what_to_show") or "TRADES").strip().upper()
         if what not in WHAT_TO_SHOW:
             errors["what_to_show"] = f"must be one of {', '.join(WHAT_TO_SHOW)}"
-        rth_raw = options.get("rth", True)
+        rth_raw = options.get("rth")
+        if rth_raw is None or (isinstance(rth_raw, str) and not rth_raw.strip()):
+            rth_raw = True  # absent or left empty: the default, regular trading hours only
         rth = rth_raw if isinstance(rth_raw, bool) else str(rth_raw).strip().lower()
         if not isinstance(rth, bool):
             if rth in _TRUE:
