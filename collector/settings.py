@@ -62,7 +62,11 @@ class Settings:
     secret_key: str = ""
     """MDC_SECRET_KEY: signs the web app's session cookie; empty means a key file in data_dir."""
     auth_token: str = ""
-    """MDC_AUTH_TOKEN: when set, the web app asks for this token."""
+    """MDC_AUTH_TOKEN: when set, the web app asks for this token (login page or Bearer header)."""
+    cookie_secure: bool = False
+    """MDC_COOKIE_SECURE: send the session cookie over HTTPS only (set it behind TLS)."""
+    web_host: str = "127.0.0.1"
+    """MDC_WEB_HOST: address `make run` binds; anything but loopback requires MDC_AUTH_TOKEN."""
     web_port: int = 8000
     """MDC_WEB_PORT: port of the web app started by `make run`."""
     collectors: int = 2
@@ -129,7 +133,14 @@ def _convert(var: str, raw: str, type_name: object) -> object:
             return float(raw)
         if kind == "Path":
             return Path(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
     except ValueError:
-        expected = "a whole number" if kind == "int" else "a number"
+        expected = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(kind, "valid")
         raise SettingsError(f"{var} must be {expected}, got {raw!r}") from None
     return raw

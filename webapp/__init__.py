@@ -17,14 +17,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Htmx(app)
 
-    from . import banner, collect, errors, filters, health, jobs, services
+    from . import auth, banner, collect, errors, filters, health, jobs, metrics, monitor, services
 
     services.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(collect.bp)
     app.register_blueprint(banner.bp)
+    app.register_blueprint(monitor.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", endpoint="index", view_func=collect.home)
     return app

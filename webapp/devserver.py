@@ -53,6 +53,12 @@ def main() -> int:
     except SettingsError as exc:
         print(f"mdc: {exc}", file=sys.stderr)
         return 2
+    loopback = settings.web_host in ("127.0.0.1", "localhost", "::1")
+    if not loopback and not settings.auth_token:
+        print(f"mdc: refusing to listen on {settings.web_host} without MDC_AUTH_TOKEN: anyone who can reach "
+              "it could submit and cancel jobs. Set MDC_AUTH_TOKEN, or leave MDC_WEB_HOST at 127.0.0.1.",
+              file=sys.stderr)
+        return 2
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     server, redis_url = start_redis(settings)
@@ -80,11 +86,14 @@ def main() -> int:
             start_collector(f"local-{i}")  # stable names: a restart resumes its own entries at once
         workers = os.environ.get("WEB_CONCURRENCY", "2")
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", workers,
-                                "--bind", f"127.0.0.1:{settings.web_port}", "--access-logfile", "-",
+                                "--bind", f"{settings.web_host}:{settings.web_port}", "--access-logfile", "-",
                                 "--graceful-timeout", "5", "wsgi:app"], cwd=ROOT, env=env,
                                start_new_session=True)  # Ctrl-C reaches only us; we forward one SIGTERM
-        say(f"{settings.collectors} collectors started; open http://127.0.0.1:{settings.web_port}/ "
+        say(f"{settings.collectors} collectors started; open http://{settings.web_host}:{settings.web_port}/ "
             "(Ctrl-C stops everything)")
+        if not settings.auth_token:
+            say("MDC_AUTH_TOKEN is not set, so the web app listens on this machine only (127.0.0.1) "
+                "and asks nobody to sign in")
         while not stopping:
             time.sleep(0.5)
             if web.poll() is not None:

@@ -87,6 +87,20 @@ def eta(job) -> float | None:
     return spent / job.progress_done * max(0, job.progress_total - job.progress_done)
 
 
+def epoch_ago(epoch) -> str:
+    try:
+        return ago(datetime.fromtimestamp(float(epoch), timezone.utc))
+    except (TypeError, ValueError, OverflowError):
+        return "–"
+
+
+def epoch_exact(epoch) -> str:
+    try:
+        return exact(datetime.fromtimestamp(float(epoch), timezone.utc))
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
 def percent(done, total) -> int:
     try:
         return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
@@ -96,5 +110,6 @@ def percent(done, total) -> int:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
-                                 day=day, clock=clock, elapsed=elapsed, eta=eta, source_label=source_label)
+                                 day=day, clock=clock, elapsed=elapsed, eta=eta, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
+                                  source_label=source_label)
     app.jinja_env.globals.update(percent=percent)

@@ -1,0 +1,129 @@
+"""Monitor page, Prometheus metrics and access protection."""
+
+from dataclasses import replace
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector import lifecycle, stats
+from collector.models import JobStatus
+from collector.registry import Registry
+from tests.conftest import JSON
+
+FORM = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1y"}
+
+
+def make_app(settings, **changes):
+    from webapp import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "MDC_SETTINGS": replace(settings, **changes)})
+
+
+def test_monitor_shows_summary_collectors_stream_redis_and_charts(client, db, redis_client, settings):
+    job = client.post("/jobs", data=FORM, headers=JSON).get_json()
+    lifecycle.claim(db, job["id"], "c1")
+    registry = Registry(redis_client, settings.key_prefix)
+    registry.beat("c1", current_job=job["id"], started_at="1700000000", jobs_done=4, jobs_failed=1, state="running")
+    stats.record_bars(redis_client, settings.key_prefix, "sim", 12_345)
+    html = client.get("/monitor").get_data(as_text=True)
+    assert "c1" in html and f'href="/jobs/{job["id"]}"' in html and "4 / 1" in html
+    assert "12,345" in html  # bars written today
+    assert "append-only file on" in html and "Valkey 9" in html
+    assert html.count("<svg") == 4
+    part = client.get("/monitor", headers={"HX-Request": "true"})
+    assert 'id="monitor-live"' in part.get_data(as_text=True) and "<html" not in part.get_data(as_text=True)
+
+
+def test_monitor_shows_a_dead_collector_as_dead(client, redis_client, settings):
+    registry = Registry(redis_client, settings.key_prefix, ttl_seconds=15)
+    registry.beat("gone")
+    redis_client.delete(registry.key("gone"))  # its TTL ran out
+    html = client.get("/monitor").get_data(as_text=True)
+    assert 'data-collector="gone"' in html and "Dead" in html
+
+
+def test_monitor_without_redis_says_so(settings, db):
+    html = make_app(settings, redis_url="redis://127.0.0.1:1/0").test_client().get("/monitor").get_data(as_text=True)
+    assert "Redis cannot be reached" in html
+
+
+def test_metrics_parse_with_prometheus_parser(client, db, redis_client, settings):
+    done = client.post("/jobs", data=FORM, headers=JSON).get_json()
+    client.post("/jobs", data={**FORM, "symbol": "MSFT"}, headers=JSON)
+    lifecycle.claim(db, done["id"], "c1")
+    lifecycle.finish(db, done["id"], "c1", JobStatus.COMPLETED)
+    stats.record_bars(redis_client, settings.key_prefix, "sim", 500)
+    Registry(redis_client, settings.key_prefix).beat("c1")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    families = {f.name: f for f in text_string_to_metric_families(response.get_data(as_text=True))}
+    states = {s.labels["state"]: s.value for s in families["mdc_jobs"].samples}
+    assert states["completed"] == 1 and states["pending"] == 1
+    duration = {s.name: s for s in families["mdc_job_duration_seconds"].samples}
+    assert duration["mdc_job_duration_seconds_count"].value == 1
+    assert [s.value for s in families["mdc_bars_written"].samples if s.name.endswith("_total")] == [500]
+    assert families["mdc_queue_length"].samples[0].value == 2
+    assert families["mdc_collectors_live"].samples[0].value == 1
+    assert families["mdc_redis_up"].samples[0].value == 1
+
+
+def test_metrics_without_redis_still_answer(settings, db):
+    body = make_app(settings, redis_url="redis://127.0.0.1:1/0").test_client().get("/metrics").get_data(as_text=True)
+    assert "mdc_redis_up 0.0" in body and "mdc_jobs" in body
+
+
+@pytest.fixture
+def secured(settings, db):
+    return make_app(settings, auth_token="s3cret-token").test_client()
+
+
+def test_auth_on_browsers_go_to_login_scripts_get_401(secured):
+    page = secured.get("/jobs")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login?next=/jobs")
+    api = secured.get("/jobs", headers=JSON)
+    assert api.status_code == 401 and api.headers["WWW-Authenticate"].startswith("Bearer")
+    assert secured.post("/jobs", data=FORM).status_code == 401
+    assert secured.get("/healthz").status_code == 200
+    assert secured.get("/metrics").status_code == 302
+
+
+def test_auth_bearer_token_works_for_curl(secured):
+    ok = secured.post("/jobs", data=FORM, headers={**JSON, "Authorization": "Bearer s3cret-token"})
+    assert ok.status_code == 201
+    bad = secured.get("/jobs", headers={**JSON, "Authorization": "Bearer wrong"})
+    assert bad.status_code == 401
+
+
+def test_auth_login_sets_a_session_and_logout_clears_it(secured):
+    wrong = secured.post("/login", data={"token": "nope"})
+    assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
+    signed = secured.post("/login", data={"token": "s3cret-token", "next": "/jobs?tab=all"})
+    assert signed.status_code == 303 and signed.headers["Location"] == "/jobs?tab=all"
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert secured.get("/jobs").status_code == 200
+    assert "Sign out" in secured.get("/jobs").get_data(as_text=True)
+    secured.post("/logout")
+    assert secured.get("/jobs").status_code == 302
+
+
+def test_login_never_redirects_off_site(secured):
+    response = secured.post("/login", data={"token": "s3cret-token", "next": "//evil.example/x"})
+    assert response.headers["Location"] == "/collect"
+
+
+def test_auth_off_everything_open(client):
+    assert client.get("/jobs").status_code == 200
+    assert client.get("/login").status_code == 302
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Sec-Fetch-Site": "same-site"}, 403),
+    ({"Origin": "http://evil.example"}, 403),
+    ({"Sec-Fetch-Site": "same-origin"}, 201),
+    ({"Origin": "http://localhost"}, 201),
+    ({}, 201),  # curl sends neither header
+])
+def test_cross_origin_posts_are_refused(client, headers, status):
+    assert client.post("/jobs", data=FORM, headers={**JSON, **headers}).status_code == status
