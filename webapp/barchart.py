@@ -25,7 +25,7 @@ def bar_chart(points: list[tuple[datetime, tuple[int, ...]]], series: list[tuple
         x = pad_left + i * step
         base = pad_top + plot_h
         tip = ", ".join(f"{label} {value:,}" for (label, _), value in zip(series, values))
-        for (label, colour), value in zip(series, values):
+        for (_label, colour), value in zip(series, values):
             if value <= 0:
                 continue
             h = plot_h * value / top
