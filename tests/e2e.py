@@ -30,17 +30,41 @@ def refused(client, **form) -> dict:
     return response.get_json()["errors"]
 
 
-def finished(client, job_id: int, timeout: float = 30.0) -> dict:
-    """GET /jobs/<id> until the job is COMPLETED, FAILED or CANCELLED; its JSON with events."""
-    def done():
-        body = client.get(f"/jobs/{job_id}", headers=JSON).get_json()
-        return body if body["status"] in TERMINAL else None
+def finished(client, job_id: int, timeout: float = 60.0) -> dict:
+    """GET /jobs/<id> until the job is COMPLETED, FAILED or CANCELLED; its JSON with events.
 
-    return wait_for(done, timeout=timeout, interval=0.1, message=f"job {job_id} to finish")
+    On a timeout the assertion shows where the job got to, so a slow or stuck run explains itself.
+    """
+    last: dict = {}
+
+    def done():
+        last.update(client.get(f"/jobs/{job_id}", headers=JSON).get_json())
+        return dict(last) if last["status"] in TERMINAL else None
+
+    try:
+        return wait_for(done, timeout=timeout, interval=0.1, message=f"job {job_id} to finish")
+    except AssertionError as exc:
+        state = {k: last.get(k) for k in ("status", "progress", "collector", "error")}
+        raise AssertionError(f"{exc}; it is {state}, events: {messages(last)[-5:] if last else []}") from None
+
+
+def wait_alive(settings, names: set[str], timeout: float = 60.0) -> None:
+    """Until every named collector has sent a heartbeat (so work is shared from the start)."""
+    import redis
+
+    from collector.registry import Registry
+
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        registry = Registry(client, settings.key_prefix)
+        wait_for(lambda: all(registry.alive(n) for n in names), timeout=timeout, interval=0.1,
+                 message=f"collectors {sorted(names)} to beat")
+    finally:
+        client.close()
 
 
 def messages(job: dict) -> list[str]:
-    return [e["message"] for e in job["events"]]
+    return [e["message"] for e in job.get("events") or []]
 
 
 def chunk_numbers(job: dict) -> list[tuple[int, int]]:

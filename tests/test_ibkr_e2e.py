@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.e2e import (assert_same_bars, chunk_numbers, finished, messages, refused, stored_bars, submit,
-                       when)
+                       wait_alive, when)
 from tests.fakes.ib_gateway import NO_DATA_TEXT, NO_PERMISSION_TEXT, PACING_TEXT, FakeIbGateway
 
 UTC = timezone.utc
@@ -183,6 +183,7 @@ def test_two_collectors_share_ib_pacing(settings, client, collectors, db):
         env = {**FAST, "MDC_IB_PACING_SCALE": "0.005", "MDC_IB_PORT": str(gateway.port)}
         collectors.start("ib1", **env)
         collectors.start("ib2", **env)
+        wait_alive(settings, {"ib1", "ib2"})
         bodies = submit(client, **one_day(symbol="AAPL, MSFT, IBM"))  # 3 x 24 requests
         jobs = [finished(client, body["id"], timeout=60) for body in bodies]
         assert [j["status"] for j in jobs] == ["COMPLETED"] * 3, [j["error"] for j in jobs]
@@ -191,8 +192,10 @@ def test_two_collectors_share_ib_pacing(settings, client, collectors, db):
     assert {j["collector"] for j in jobs} == {"ib1", "ib2"}
     assert len({r.client_id for r in sent}) == 2  # each collector has its own client id
     times = sorted(r.received for r in sent)
-    assert times[60] - times[0] >= 2.5  # the 61st request waited for the window
-    assert any(m.startswith("waiting for IB pacing, resumes in") for j in jobs for m in messages(j))
+    assert times[60] - times[0] >= 2.5  # never more than 60 in the window
+    if times[59] - times[0] < 2.0:  # not on a machine so busy that the window never filled
+        # the 61st request was held back for a second or more, and the job said so
+        assert any(m.startswith("waiting for IB pacing, resumes in") for j in jobs for m in messages(j))
     for job in jobs:
         symbol = job["symbol"]
         assert_same_bars(stored_bars(db, "ibkr", symbol, "5s", "trades"),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.e2e import (assert_same_bars, chunk_numbers, finished, messages, refused, stored_bars, submit,
-                       when)
+                       wait_alive, when)
 from tests.fakes.yahoo import YahooFake
 
 UTC = timezone.utc
@@ -77,6 +77,20 @@ def test_thirty_days_of_one_minute_bars_in_chunks(client, collector, yahoo_fake,
     assert len(history) == total
     assert all(int(r["params"]["period2"]) - int(r["params"]["period1"]) <= 8 * 86400 for r in history)
     assert job["rows_new"] == len(expected) > 15 * 390
+
+
+def test_the_one_month_preset_of_one_minute_bars_gets_what_yahoo_still_has(client, collector, yahoo_fake, db):
+    job = finished(client, submit(client, symbol="AAPL", source="yahoo", interval="1m", period="1mo")["id"])
+
+    assert job["status"] == "COMPLETED", job["error"]
+    start, end = when(job["start"]), when(job["end"])
+    assert end - start == timedelta(days=30)
+    got = stored_bars(db, "yahoo", "AAPL", "1m", "trades")
+    # the first minutes of the month may have aged out of Yahoo's 30 days by the time they are asked for
+    settled = start + timedelta(hours=1)
+    assert_same_bars(got[got.index >= settled], yahoo_fake.expected_bars("AAPL", "1m", settled, end))
+    assert len(got[got.index < settled]) <= 60
+    assert chunk_numbers(job)[-1] == (job["progress"]["total"],) * 2
 
 
 def test_adjusted_prices_from_a_browser_checkbox(client, collector, yahoo_fake, db):
@@ -150,3 +164,21 @@ def test_rate_limited_until_it_gives_up(client, collectors, yahoo_fake):
     assert job["status"] == "FAILED"
     assert job["error"] == "Gave up after 2 retries: Yahoo is limiting requests (HTTP 429 Too Many Requests)."
     assert len([m for m in messages(job) if "Retrying in" in m]) == 2
+
+
+def test_two_collectors_share_one_yahoo_pace(settings, client, collectors, yahoo_fake, db):
+    for name in ("y1", "y2"):
+        collectors.start(name, MDC_YAHOO_PACING_SECONDS="0.1")
+    wait_alive(settings, {"y1", "y2"})
+    bodies = submit(client, symbol="MSFT, AAPL, SPY, ^GSPC", source="yahoo", interval="1d",
+                    start="2025-01-01", end="2025-06-30")
+    jobs = [finished(client, body["id"]) for body in bodies]
+    assert [j["status"] for j in jobs] == ["COMPLETED"] * 4, [j["error"] for j in jobs]
+    assert {j["collector"] for j in jobs} == {"y1", "y2"}
+    times = sorted(r["time"] for r in yahoo_fake.requests)  # cookie, crumb, timezone and chart
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # 0.1 s apart on average; single gaps jitter by the time from slot to arrival on a busy machine
+    assert len(times) >= 8 and min(gaps) >= 0.05 and times[-1] - times[0] >= 0.095 * len(gaps), gaps
+    for job in jobs:
+        assert_same_bars(stored_bars(db, "yahoo", job["symbol"], "1d", "trades"),
+                         yahoo_fake.expected_bars(job["symbol"], "1d", when(job["start"]), when(job["end"])))
