@@ -1,0 +1,116 @@
+"""Jobs that collect only what a stored series lacks: update to now, fill its gaps, or
+trim a request to the parts not stored yet ("only what is missing")."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from . import gaps, series as store
+from .db import Database
+from .models import Series
+from .sources import Source
+from .timespec import interval_seconds
+from .validation import JobSpec, ValidationError, build_spec
+
+MAX_FILL_JOBS = 20
+# Options that only steer a test or a demo, never what the bars are.
+_NOT_COPIED = ("fail",)
+
+
+def options_for(db: Database, series: Series) -> dict[str, Any]:
+    """How to ask the source again for the same kind of bars: the options of the newest job
+    that wrote the series, or what its kind implies when no job is left (cleanup)."""
+    options = store.latest_options(db, series)
+    if options is not None:
+        return {k: v for k, v in options.items() if k not in _NOT_COPIED}
+    if series.source == "yahoo":
+        return {"adjusted": series.kind == "adjusted"}
+    if series.source == "ibkr":
+        return {"what_to_show": series.kind.upper()}
+    return {"kind": series.kind} if series.kind != "trades" else {}
+
+
+def spec_for(db: Database, series: Series, start: int, end: int | None,
+             get_source: Callable[[str], Source]) -> JobSpec:
+    """A validated job for [start, end) of the series (end None: up to now)."""
+    fields = {"source": series.source, "interval": series.interval, "start": _iso(start),
+              "end": _iso(end) if end is not None else "", "options": options_for(db, series)}
+    spec = build_spec(fields, series.symbol, get_source)
+    if spec.kind != series.kind:
+        raise ValidationError({"kind": f"Cannot tell how to ask {series.source} for {series.kind} bars again."})
+    return spec
+
+
+def update_spec(db: Database, series: Series, get_source: Callable[[str], Source]) -> JobSpec:
+    """From the last stored bar (collected again: it may have been unfinished) to now."""
+    if series.last_ts is None:
+        raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
+    now = int(datetime.now(timezone.utc).timestamp())
+    if series.last_ts >= now:
+        raise ValidationError({"series": "The series is already up to date."})
+    return spec_for(db, series, series.last_ts, None, get_source)
+
+
+def series_gaps(db: Database, series: Series) -> gaps.GapReport:
+    """The gap report of a series, cached until the series changes."""
+    key = (series.id, series.bar_count, series.first_ts, series.last_ts, series.updated_at)
+    report = _cache.get(key)
+    if report is None:
+        report = gaps.find_gaps(store.all_times(db, series.id), series.source, series.symbol, series.interval)
+        if len(_cache) >= 256:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = report
+    return report
+
+
+_cache: dict[tuple, gaps.GapReport] = {}
+
+
+def fill_specs(db: Database, series: Series, get_source: Callable[[str], Source]) -> tuple[list[JobSpec], dict[str, str]]:
+    """Jobs covering the series' gaps, and messages for the ranges a source refuses
+    (for example 1-minute bars older than Yahoo keeps)."""
+    report = series_gaps(db, series)
+    specs, problems = [], {}
+    for start, end in gaps.fill_ranges(report, MAX_FILL_JOBS):
+        try:
+            specs.append(spec_for(db, series, start, end, get_source))
+        except ValidationError as exc:
+            problems[f"{_iso(start)} – {_iso(end)}"] = " ".join(exc.errors.values())
+    return specs, problems
+
+
+def missing_specs(db: Database, spec: JobSpec) -> list[JobSpec]:
+    """`spec` cut down to what its series does not hold yet: before the first stored bar,
+    the gaps inside the asked range, and from the last stored bar on. [] if nothing is missing."""
+    found = store.find(db, spec.source, spec.symbol, spec.interval, spec.kind)
+    if not found or found[0].first_ts is None:
+        return [spec]
+    series = found[0]
+    lo, hi = int(spec.start.timestamp()), int(spec.end.timestamp())
+    ranges = []
+    if lo < series.first_ts:
+        ranges.append((lo, min(hi, series.first_ts)))
+    for gap_lo, gap_hi in gaps.fill_ranges(series_gaps(db, series), MAX_FILL_JOBS):
+        if gap_lo < hi and gap_hi > lo:
+            ranges.append((max(lo, gap_lo), min(hi, gap_hi)))
+    tail = series.last_ts + interval_seconds(spec.interval)
+    if hi > tail:
+        ranges.append((max(lo, series.last_ts), hi))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        elif b > a:
+            merged.append((a, b))
+    return [dataclasses.replace(spec, start=_dt(a), end=_dt(b), period=None,
+                                end_is_now=spec.end_is_now and b == hi) for a, b in merged]
+
+
+def _iso(epoch: int) -> str:
+    return _dt(epoch).isoformat().replace("+00:00", "Z")
+
+
+def _dt(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)
