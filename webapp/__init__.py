@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Htmx(app)
 
     from . import auth, banner, collect, errors, filters, health, jobs, metrics, monitor, services
+    from . import data, data_actions
 
     services.init_app(app)
     filters.init_app(app)
@@ -29,5 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(monitor.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(data.bp)
+    app.register_blueprint(data_actions.bp)
     app.add_url_rule("/", endpoint="index", view_func=collect.home)
     return app

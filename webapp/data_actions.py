@@ -1,0 +1,80 @@
+"""Changing a stored series: update it to now, fill its gaps, delete it (after a page that
+says how many bars will go). Form-encoded POSTs: 303 for browsers, JSON when asked."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+
+from collector import incremental
+from collector import series as store
+from collector.validation import ValidationError
+
+from . import services
+from .data import SERIES, find_series, series_url
+from .errors import wants_json
+from .serialize import job_to_dict
+
+bp = Blueprint("data_actions", __name__)
+
+
+@bp.post(SERIES + "/update")
+def update(source: str, symbol: str, interval: str):
+    """Submit a job from the last stored bar to now."""
+    svc = services.get()
+    s = find_series(source, symbol, interval)
+    try:
+        spec = incremental.update_spec(svc.db, s, svc.jobs.source)
+    except ValidationError as exc:
+        return _refused(exc)
+    result = svc.jobs.create(spec)
+    if wants_json():
+        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
+    verb = "queued" if result.created else f"already {result.job.status.lower()}"
+    flash(f"Job #{result.job.id} ({s.symbol}, from the last stored bar to now) {verb}.", "ok" if result.queued else "warn")
+    return redirect(series_url(s), code=303)
+
+
+@bp.post(SERIES + "/fill")
+def fill(source: str, symbol: str, interval: str):
+    """Submit the jobs that would fill the series' gaps."""
+    svc = services.get()
+    s = find_series(source, symbol, interval)
+    specs, problems = incremental.fill_specs(svc.db, s, svc.jobs.source)
+    results = [svc.jobs.create(spec) for spec in specs]
+    if wants_json():
+        payload = {"jobs": [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results],
+                   "refused": problems}
+        return payload, (201 if results else 422 if problems else 200)
+    if results:
+        ids = ", ".join(f"#{r.job.id}" for r in results)
+        flash(f"{len(results)} job{'s' if len(results) != 1 else ''} submitted to fill the gaps: {ids}.", "ok")
+    elif not problems:
+        flash("No gaps to fill.", "ok")
+    for where, message in problems.items():
+        flash(f"Not submitted for {where}: {message}", "warn")
+    return redirect(series_url(s), code=303)
+
+
+@bp.get(SERIES + "/delete")
+def confirm_delete(source: str, symbol: str, interval: str):
+    """What deleting would remove, and the button that does it."""
+    s = find_series(source, symbol, interval)
+    bars = store.count_bars(services.get().db, s.id)
+    return render_template("data/delete.html", s=s, bars=bars)
+
+
+@bp.post(SERIES + "/delete")
+def delete(source: str, symbol: str, interval: str):
+    """Remove the series and all its bars (jobs stay in the history)."""
+    s = find_series(source, symbol, interval)
+    removed = store.delete_series(services.get().db, s.id)
+    if wants_json():
+        return {"deleted": True, "bars": removed}
+    flash(f"Deleted {s.symbol} {s.interval} {s.kind} ({s.source}): {removed:,} bars removed.", "ok")
+    return redirect(url_for("data.index"), code=303)
+
+
+def _refused(exc: ValidationError):
+    if wants_json():
+        return {"errors": exc.errors}, 422
+    abort(422, " ".join(exc.errors.values()))
