@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from collector.incremental import missing_specs
 from collector.sources import SOURCES
 from collector.timespec import PERIODS
 from collector.validation import ValidationError, build_spec
@@ -66,3 +67,15 @@ def fields():
         problems = [m for k, m in exc.errors.items() if k != "symbol"]
         context["hint"] = " ".join(problems) or None
     return render_template("collect/_source_fields.html", **context)
+
+
+def submit_jobs(fields: dict, form) -> list:
+    """Submit the form's jobs; with "only what is missing" ticked, each one is cut down to
+    the parts its stored series lacks (see collector.incremental.missing_specs)."""
+    svc = services.get()
+    if not form.get("only_missing"):
+        return svc.jobs.submit(fields)
+    specs = [part for spec in svc.jobs.validate(fields) for part in missing_specs(svc.db, spec)]
+    if not specs:
+        raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
+    return [svc.jobs.create(spec) for spec in specs]

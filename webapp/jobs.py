@@ -13,7 +13,7 @@ from collector.sources import SOURCES
 from collector.validation import ValidationError
 
 from . import services
-from .collect import form_context, option_names
+from .collect import form_context, option_names, submit_jobs
 from .errors import wants_json
 from .forms import job_fields
 from .serialize import job_to_dict
@@ -32,7 +32,7 @@ def create():
     fields = job_fields(request.form, option_names())
     values = dict(request.form.items())
     try:
-        results = svc.jobs.submit(fields)
+        results = submit_jobs(fields, request.form)
     except ValidationError as exc:
         if wants_json():
             return {"errors": exc.errors}, 422
