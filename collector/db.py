@@ -4,6 +4,7 @@ once without "database is locked"; PostgreSQL needs none of that."""
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
+
+log = logging.getLogger("mdc.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "mdc_write"
@@ -84,14 +87,32 @@ class Database:
         self.engine.dispose()
 
 
-def retry_db(fn, *, attempts: int = 8, base: float = 0.05, cap: float = 2.0, on_retry=None):
-    """Run fn(), retrying database outages (PostgreSQL restart, lock timeouts) with backoff."""
+def is_outage(exc: BaseException) -> bool:
+    """True for database trouble that passes (server restarted or unreachable, lock
+    timeouts, a connection dropped), as opposed to a bug or bad data."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def retry_db(fn, *, attempts: int = 10, base: float = 0.05, cap: float = 2.0, on_retry=None):
+    """Run fn(), retrying database outages (PostgreSQL restart, lock timeouts) with backoff.
+
+    About 10 s of patience (SQLite's busy timeout comes on top); after that the error
+    goes to the caller, whose job stays claimable (see worker)."""
     for attempt in range(attempts):
         try:
             return fn()
-        except OperationalError as exc:
-            if attempt == attempts - 1:
+        except DBAPIError as exc:
+            if not is_outage(exc) or attempt == attempts - 1:
                 raise
+            delay = min(cap, base * 2 ** attempt)
+            log.warning("database unavailable (%s); retrying in %.2f s", _first_line(exc), delay)
             if on_retry:
                 on_retry(exc, attempt)
-            time.sleep(min(cap, base * 2 ** attempt))
+            time.sleep(delay)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

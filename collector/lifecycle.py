@@ -104,5 +104,15 @@ def hand_back(db: Database, job_id: int, collector: str) -> bool:
             status=JobStatus.PENDING, collector=None, published_at=None)).rowcount)
 
 
+def requeue(db: Database, job_id: int, previous: str | None) -> bool:
+    """RUNNING (its collector gone and its queue entry lost) -> PENDING, checkpoint kept,
+    unpublished so it is queued again. Conditioned on the collector that held it."""
+    with db.write() as session:
+        condition = [Job.id == job_id, Job.status == JobStatus.RUNNING]
+        condition.append(Job.collector.is_(None) if previous is None else Job.collector == previous)
+        return bool(session.execute(update(Job).where(*condition).values(
+            status=JobStatus.PENDING, collector=None, published_at=None)).rowcount)
+
+
 def _owned(job_id: int, collector: str):
     return update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.collector == collector)

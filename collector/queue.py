@@ -45,7 +45,7 @@ class Queue:
     def read_new(self, consumer: str, *, block_ms: int = 1000, count: int = 1) -> list[Entry]:
         return self._read(consumer, ">", block_ms, count)
 
-    def read_own_pending(self, consumer: str, *, count: int = 10) -> list[Entry]:
+    def read_own_pending(self, consumer: str, *, count: int = 1) -> list[Entry]:
         """Entries delivered to this consumer name earlier and never acked (a restart)."""
         return [Entry(e.id, e.job_id, reclaimed=True) for e in self._read(consumer, "0", None, count)]
 
@@ -60,12 +60,17 @@ class Queue:
         entries = []
         for _stream, messages in reply or []:
             for entry_id, fields in messages:
-                if fields:  # an entry deleted meanwhile comes back without fields
+                if fields:
                     entries.append(Entry(entry_id, _job_id(fields)))
+                else:  # trimmed or deleted meanwhile: nothing to run, stop it circulating
+                    self.ack(entry_id)
         return entries
 
-    def autoclaim(self, consumer: str, *, min_idle_ms: int, count: int = 10) -> list[Entry]:
-        """Take over entries idle longer than `min_idle_ms`: their collector stopped."""
+    def autoclaim(self, consumer: str, *, min_idle_ms: int, count: int = 1) -> list[Entry]:
+        """Take over entries idle longer than `min_idle_ms`: their collector stopped.
+
+        One at a time by default: an entry taken over but left waiting behind a long job
+        would go idle again, be taken over again and count one more delivery."""
         reply = self.redis.xautoclaim(self.stream, GROUP, consumer, min_idle_ms, "0-0", count=count)
         messages = reply[1] if reply else []
         return [Entry(i, _job_id(f), reclaimed=True) for i, f in messages if f]
@@ -78,13 +83,22 @@ class Queue:
         return rows[0]["consumer"], int(rows[0]["times_delivered"])
 
     def refresh(self, consumer: str, entry_id: str) -> bool:
-        """Reset the entry's idle time so nobody takes it over; False if we lost it."""
-        owner, _ = self.delivery(entry_id)
-        if owner != consumer:
-            return False
-        # JUSTID leaves the delivery counter alone.
-        self.redis.xclaim(self.stream, GROUP, consumer, 0, [entry_id], justid=True)
-        return True
+        """Reset the entry's idle time so nobody takes it over; False if we lost it.
+
+        Atomic (a script), so a refresh can never snatch back an entry that another
+        collector took over between a check and the claim."""
+        return bool(self.redis.eval(_REFRESH, 1, self.stream, GROUP, consumer, entry_id))
+
+    def give_back(self, owner: str, entry_id: str) -> None:
+        """Hand an entry taken over by mistake back to `owner`, fresh (its owner is alive)."""
+        self.redis.xclaim(self.stream, GROUP, owner, 0, [entry_id], justid=True)
+
+    def queued_job_ids(self) -> tuple[set[int], set[int]]:
+        """(job ids waiting in the stream, job ids of entries delivered and not acked),
+        read in one atomic step, so an entry moving between the two is never missed."""
+        backlog, pending = self.redis.eval(_SNAPSHOT, 1, self.stream, GROUP)
+        return ({_job_id(_pairs(fields)) for _id, fields in backlog},
+                {_job_id(_pairs(fields)) for _id, fields in pending if fields})
 
     def ack(self, entry_id: str) -> None:
         self.redis.xack(self.stream, GROUP, entry_id)
@@ -132,6 +146,42 @@ class Queue:
         if not job_ids:
             return 0
         return self.redis.delete(*[self.events_key(j) for j in job_ids])
+
+
+# Reset an entry's idle time only while `consumer` holds it. JUSTID keeps the delivery count.
+_REFRESH = """
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"""
+
+# The undelivered backlog and the pending entries (with their fields) of the group.
+_SNAPSHOT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {{}, {}} end
+local last = nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, lid
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then lid = g[i + 1] end
+  end
+  if name == ARGV[1] then last = lid end
+end
+if last == nil then return {{}, {}} end
+local backlog = redis.call('XRANGE', KEYS[1], '(' .. last, '+')
+local pending = {}
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000000)) do
+  local e = redis.call('XRANGE', KEYS[1], p[1], p[1])
+  if #e > 0 then table.insert(pending, e[1]) end
+end
+return {backlog, pending}
+"""
+
+
+def _pairs(flat) -> dict[str, str]:
+    if isinstance(flat, dict):
+        return flat
+    return dict(zip(flat[::2], flat[1::2]))
 
 
 def _job_id(fields: dict[str, str]) -> int:

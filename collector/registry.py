@@ -40,13 +40,26 @@ class Registry:
     def alive(self, name: str) -> bool:
         return bool(self.redis.exists(self.key(name)))
 
+    def info(self, name: str) -> dict[str, str]:
+        """The collector's last heartbeat ({} once it aged out)."""
+        return self.redis.hgetall(self.key(name)) or {}
+
+    def silent_for(self, name: str) -> float:
+        """Seconds since the collector's last beat (infinity once it aged out)."""
+        last = self.info(name).get("last_beat")
+        return time.time() - float(last) if last else float("inf")
+
+    def prune(self, keep_dead_seconds: float = 300.0) -> int:
+        """Forget collectors silent for longer than `keep_dead_seconds`; returns how many."""
+        return int(self.redis.zremrangebyscore(self.index, "-inf", time.time() - keep_dead_seconds))
+
     def collectors(self, *, keep_dead_seconds: float = 300.0) -> list[dict[str, Any]]:
         """Every collector seen recently, newest beat first; `alive` False once its TTL ran out.
 
         Collectors silent for longer than `keep_dead_seconds` are dropped from the index.
         """
         now = time.time()
-        self.redis.zremrangebyscore(self.index, "-inf", now - keep_dead_seconds)
+        self.prune(keep_dead_seconds)
         names = self.redis.zrevrange(self.index, 0, -1, withscores=True)
         pipe = self.redis.pipeline(transaction=False)
         for name, _ in names:

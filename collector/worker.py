@@ -1,30 +1,38 @@
 """The collector loop: read a job id from the stream, claim the job, run its chunks, ack.
 
-    install signal handlers -> while not stopping: periodic duties (take over entries of
-    stopped collectors, queue the outbox) -> blocking read -> run -> finally: teardown.
+    install signal handlers -> while not stopping: periodic duties (outbox and lost
+    entries, retention, take over entries of stopped collectors) -> blocking read -> run
+    -> finally: teardown.
 
 First SIGTERM/SIGINT is warm: finish the current chunk, hand the job back (another
 collector resumes it at once), exit. A second one exits immediately; the job's entry then
 stays pending and is taken over after the idle timeout.
+
+Redis or the database unreachable: retry with capped exponential backoff. A job whose
+database writes keep failing is left RUNNING with its entry unacked, so it is taken over
+(by any collector, this one included) and resumed from its checkpoint once things recover.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import signal
-import threading
 import time
 
 import redis
-from sqlalchemy.exc import OperationalError
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+from sqlalchemy.exc import DBAPIError
 
 from . import lifecycle
-from .db import Database, retry_db
+from .db import Database, is_outage, retry_db
+from .heartbeat import Heartbeat, RedisHealth
 from .jobs import JobManager
 from .models import Job, JobStatus
+from .progress import Progress, backoff
 from .queue import Entry, Queue
+from .recovery import Recovery
 from .registry import Registry
 from .settings import Settings
 from .sources import PermanentError, Source, TransientError, load_source
@@ -32,7 +40,8 @@ from .sources.base import Request
 
 log = logging.getLogger("mdc.collector")
 
-OUTBOX_EVERY_S = 5.0
+RECONNECT_BASE_S = 0.2  # first wait after Redis or the database failed; doubles, capped
+RECONNECT_CAP_S = 5.0
 
 
 class _Stopping(Exception):
@@ -43,8 +52,10 @@ class Collector:
     def __init__(self, settings: Settings, *, name: str | None = None, db: Database | None = None):
         self.settings = settings
         self.name = name or settings.consumer_name
+        # Few quick retries inside redis-py; the loop below owns the longer backoff.
         self.redis = redis.Redis.from_url(settings.redis_url, decode_responses=True,
-                                          socket_timeout=10, socket_connect_timeout=5)
+                                          socket_timeout=10, socket_connect_timeout=2,
+                                          retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2))
         self.queue = Queue(self.redis, settings.key_prefix, events_maxlen=settings.events_maxlen)
         self.registry = Registry(self.redis, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds)
         self.db = db or Database(settings.sqlalchemy_url)
@@ -54,7 +65,9 @@ class Collector:
         self.current_job: int | None = None
         self.stats = {"completed": 0, "failed": 0, "cancelled": 0, "handed_back": 0}
         self.started = time.time()
-        self._beat_stop = threading.Event()
+        self.health = RedisHealth()
+        self.heartbeat = Heartbeat(self)
+        self.recovery = Recovery(self)
         self._signals = 0
 
     def _make_source(self, name: str) -> Source:
@@ -83,39 +96,49 @@ class Collector:
         """Work until stopped (or, with burst, until the queue is empty)."""
         log.info("%s: collector starting (redis %s, database %s)", self.name,
                  _redact(self.settings.redis_url), self.db.dialect)
-        beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
-        beat.start()
+        self.heartbeat.start()
         failures = 0
         next_duties = 0.0
         recovered = False
+        idle_ms = int(self.settings.claim_idle_seconds * 1000)
         try:
             while not self.stopping:
                 try:
-                    if not recovered:
+                    if not recovered:  # first our own unacked entries (a restart under the same name)
                         self.queue.ensure_group()
-                        for entry in self.queue.read_own_pending(self.name):
-                            self.handle(entry)
+                        self._drain(lambda: self.queue.read_own_pending(self.name))
                         recovered = True
                     if time.monotonic() >= next_duties:
-                        for entry in self.queue.autoclaim(self.name, min_idle_ms=int(self.settings.claim_idle_seconds * 1000)):
-                            self.handle(entry)
-                        self.jobs.publish_outbox()
-                        next_duties = time.monotonic() + min(OUTBOX_EVERY_S, self.settings.claim_idle_seconds / 2)
+                        self.recovery.reconcile()
+                        self.recovery.cleanup()
+                        if self.recovery.may_judge_others():
+                            self._drain(lambda: self.queue.autoclaim(self.name, min_idle_ms=idle_ms))
+                        next_duties = time.monotonic() + self.recovery.period_s
                     entries = self.queue.read_new(self.name, block_ms=200 if burst else 1000)
+                    if self.health.ok():
+                        log.info("%s: Redis is reachable again", self.name)
+                    if failures:
+                        log.info("%s: working again", self.name)
+                        failures = 0
                     if not entries and burst:
                         break
                     for entry in entries:
                         self.handle(entry)
-                    failures = 0
-                except (redis.RedisError, OperationalError) as exc:
+                except (redis.RedisError, DBAPIError) as exc:
+                    if isinstance(exc, DBAPIError) and not is_outage(exc):
+                        raise
+                    if isinstance(exc, redis.RedisError):
+                        self.health.failed()
                     failures += 1
-                    delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                    delay = backoff(failures, RECONNECT_BASE_S, cap=RECONNECT_CAP_S)
                     log.warning("%s: %s unavailable (%s); retrying in %.1f s", self.name,
-                                "Redis" if isinstance(exc, redis.RedisError) else "database", exc, delay)
+                                "Redis" if isinstance(exc, redis.RedisError) else "database",
+                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, delay)
                     self._sleep(delay, interruptible=True)
+        except _Stopping:
+            pass  # warm shutdown while waiting to reconnect
         finally:
-            self._beat_stop.set()
-            beat.join(timeout=5)
+            self.heartbeat.stop()
             try:
                 self.registry.remove(self.name)
             except redis.RedisError:
@@ -130,19 +153,14 @@ class Collector:
                  self.name, time.time() - self.started, s["completed"], s["failed"], s["cancelled"],
                  s["handed_back"])
 
-    def _heartbeat_loop(self) -> None:
-        while True:
-            try:
-                self.registry.beat(self.name, current_job=self.current_job, started_at=f"{self.started:.0f}",
-                                   jobs_done=self.stats["completed"], jobs_failed=self.stats["failed"],
-                                   state="stopping" if self.stopping else ("running" if self.current_job else "idle"))
-                entry = self.current
-                if entry is not None and not self.queue.refresh(self.name, entry.id):
-                    log.warning("%s: lost the queue entry of job %s", self.name, entry.job_id)
-            except redis.RedisError as exc:
-                log.debug("heartbeat failed: %s", exc)
-            if self._beat_stop.wait(self.settings.heartbeat_seconds):
+    def _drain(self, read) -> None:
+        """Handle entries from `read()` one at a time until it returns none."""
+        while not self.stopping:
+            entries = read()
+            if not entries:
                 return
+            for entry in entries:
+                self.handle(entry)
 
     def _sleep(self, seconds: float, *, interruptible: bool) -> None:
         deadline = time.monotonic() + seconds
@@ -158,10 +176,13 @@ class Collector:
             log.warning("%s: entry %s names no known job; dropping it", self.name, entry.id)
             self.queue.ack(entry.id)
             return
+        if entry.reclaimed and job.status == JobStatus.RUNNING and job.collector not in (None, self.name):
+            if self.recovery.owner_still_running(entry, job):
+                return
         if entry.reclaimed:
             _owner, deliveries = self.queue.delivery(entry.id)
             if deliveries > self.settings.max_deliveries:
-                self._poison(entry, job, deliveries - 1)
+                self.recovery.poison(entry, job, deliveries - 1)
                 return
         previous = job.collector
         if job.status == JobStatus.PENDING:
@@ -175,15 +196,6 @@ class Collector:
             return
         self.execute(entry, claimed, resumed_from=previous if entry.reclaimed else None)
 
-    def _poison(self, entry: Entry, job: Job, stops: int) -> None:
-        message = f"Collector stopped {stops} times while running this job; giving up so it stops circulating."
-        failed = retry_db(lambda: lifecycle.fail_unowned(self.db, job.id, message))
-        if failed is not None:
-            self.stats["failed"] += 1
-            self.queue.add_event(job.id, state="FAILED", done=failed.progress_done, total=failed.progress_total,
-                                 rows_new=failed.rows_new, rows_updated=failed.rows_updated, message=message)
-        self.queue.ack(entry.id)
-
     def execute(self, entry: Entry, job: Job, *, resumed_from: str | None = None) -> None:
         self.current, self.current_job = entry, job.id
         try:
@@ -196,7 +208,7 @@ class Collector:
     def _run_chunks(self, entry: Entry, job: Job, resumed_from: str | None) -> None:
         source = self.jobs.source(job.source)
         request = Request(job.symbol, job.interval, job.start, job.end, dict(job.options or {}))
-        progress = _Progress(self, job)
+        progress = Progress(self, job)
         try:
             plan = source.plan(request)
             first = int((job.checkpoint or {}).get("next_chunk", 0))
@@ -226,11 +238,24 @@ class Collector:
             self._finish(entry, job, JobStatus.FAILED, str(exc), progress)
         except lifecycle.LostJob:
             raise
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                self._fail_internal(entry, job, exc, progress)
+                return
+            # Not the job's fault: leave it RUNNING with its entry unacked; it is taken
+            # over and resumed from its checkpoint once the database answers again.
+            log.warning("%s: database unavailable while running job %s; it resumes from its checkpoint "
+                        "after %.0f s", self.name, job.id, self.settings.claim_idle_seconds)
+            progress.event("Database unavailable; the job resumes from its last checkpoint once it is back.")
+            raise
         except Exception as exc:  # a bug, not the person's fault: fail the job, keep the collector
-            log.exception("%s: job %s failed unexpectedly", self.name, job.id)
-            self._finish(entry, job, JobStatus.FAILED, f"Internal error ({type(exc).__name__}: {exc}).", progress)
+            self._fail_internal(entry, job, exc, progress)
 
-    def _fetch(self, source: Source, request: Request, chunk, progress: "_Progress"):
+    def _fail_internal(self, entry: Entry, job: Job, exc: Exception, progress: Progress) -> None:
+        log.exception("%s: job %s failed unexpectedly", self.name, job.id)
+        self._finish(entry, job, JobStatus.FAILED, f"Internal error ({type(exc).__name__}: {exc}).", progress)
+
+    def _fetch(self, source: Source, request: Request, chunk, progress: Progress):
         attempt = 0
         while True:
             try:
@@ -244,7 +269,7 @@ class Collector:
                 progress.event(f"{exc} Retrying in {delay:.0f} s (attempt {attempt} of {self.settings.max_retries}).")
                 self._sleep(delay, interruptible=True)
 
-    def _finish(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: "_Progress") -> None:
+    def _finish(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress) -> None:
         retry_db(lambda: lifecycle.finish(self.db, job.id, self.name, status, error))
         self.stats[{"COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled"}[status]] += 1
         if status == JobStatus.COMPLETED:
@@ -253,51 +278,33 @@ class Collector:
         else:
             message = error or status.title()
         progress.event(message, state=status)
-        self.queue.ack(entry.id)  # only now: the row has reached a terminal state
+        self._ack(entry)  # only now: the row has reached a terminal state
 
-    def _hand_back(self, entry: Entry, job: Job, progress: "_Progress") -> None:
+    def _hand_back(self, entry: Entry, job: Job, progress: Progress) -> None:
+        """Warm shutdown: PENDING again with its checkpoint and a fresh entry that any other
+        collector reads at once. Ack first: should we die in between, the job is PENDING
+        and unpublished, which the outbox duty queues, never a stray entry of a job running
+        elsewhere."""
         if retry_db(lambda: lifecycle.hand_back(self.db, job.id, self.name)):
-            self.jobs.publish(job.id)
             self.stats["handed_back"] += 1
             progress.event(f"Handed back by {self.name} (shutting down); resumes at chunk "
                            f"{progress.done + 1} of {progress.total}.", state=JobStatus.PENDING)
-        self.queue.ack(entry.id)
+            self._ack(entry)
+            try:
+                self.jobs.publish(job.id)
+            except DBAPIError as exc:  # queued, but not marked: the outbox may queue it twice, harmless
+                log.warning("%s: job %s queued but not marked as queued: %s", self.name, job.id, exc)
+        else:
+            self._ack(entry)
 
-
-class _Progress:
-    """Running totals of one job and the events that report them."""
-
-    def __init__(self, collector: Collector, job: Job):
-        self.collector, self.job_id = collector, job.id
-        self.done, self.total = job.progress_done, job.progress_total
-        self.rows_new, self.rows_updated, self.rows_unchanged = job.rows_new, job.rows_updated, job.rows_unchanged
-        self._last_wait = 0.0
-
-    def add(self, counts) -> None:
-        self.rows_new += counts.new
-        self.rows_updated += counts.updated
-        self.rows_unchanged += counts.unchanged
-
-    def event(self, message: str, state: str = JobStatus.RUNNING) -> None:
+    def _ack(self, entry: Entry) -> None:
         try:
-            self.collector.queue.add_event(self.job_id, state=str(state), done=self.done, total=self.total,
-                                           rows_new=self.rows_new, rows_updated=self.rows_updated,
-                                           message=message, collector=self.collector.name)
-        except redis.RedisError as exc:  # progress is best effort; the database has the truth
-            log.warning("could not record progress of job %s: %s", self.job_id, exc)
-
-    def waiting(self, message: str) -> None:
-        """A source waits (pacing, rate limit): say so, at most every 2 s."""
-        now = time.monotonic()
-        if now - self._last_wait >= 2.0:
-            self._last_wait = now
-            self.event(message)
-
-
-def backoff(attempt: int, base: float, cap: float = 120.0) -> float:
-    """Exponential backoff with full jitter on the upper half."""
-    ceiling = min(cap, base * 2 ** (attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+            self.queue.ack(entry.id)
+        except redis.RedisError as exc:
+            # The entry comes back to a collector after the idle timeout, finds the job
+            # finished (or handed back) and acks it then.
+            log.warning("%s: could not ack entry %s of job %s (%s); it is acked when taken over",
+                        self.name, entry.id, entry.job_id, exc)
 
 
 def _redact(url: str) -> str:

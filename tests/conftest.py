@@ -245,3 +245,113 @@ def client(app):
 
 
 JSON = {"Accept": "application/json"}
+
+
+# --- reliability: servers a test may stop and restart ---------------------------------
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis-protocol server of this test's own (AOF on) that it may stop and restart
+    on the same port and data directory."""
+    server = EmbeddedRedis(tmp_path / "own-redis", free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis_settings(settings, own_redis) -> Settings:
+    import dataclasses
+
+    return dataclasses.replace(settings, redis_url=own_redis.url)
+
+
+@pytest.fixture
+def own_redis_manager(own_redis_settings, db):
+    """A job manager on `own_redis` whose client gives up at once while Redis is down."""
+    from redis.retry import Retry
+    from redis.backoff import NoBackoff
+
+    from collector.jobs import JobManager
+    from collector.queue import Queue
+
+    client = redis.Redis.from_url(own_redis_settings.redis_url, decode_responses=True, socket_timeout=5,
+                                  socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    yield JobManager(db, Queue(client, own_redis_settings.key_prefix), own_redis_settings)
+    client.close()
+
+
+@pytest.fixture
+def own_redis_collectors(own_redis_settings, tmp_path, db):
+    procs = CollectorProcs(own_redis_settings, tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of one test's own, which the test may restart."""
+
+    def __init__(self, base: Path, bin_dir: Path, run_as: list[str]):
+        self.base, self.bin_dir, self.run_as = base, bin_dir, run_as
+        self.data = base / "data"
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://mdc@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> "OwnPostgres":
+        import subprocess
+        import time
+
+        import psycopg
+
+        self.proc = subprocess.Popen(
+            self.run_as + [str(self.bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                           "-k", str(self.base), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                           "-c", "full_page_writes=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(f"host=127.0.0.1 port={self.port} user=mdc dbname=postgres").close()
+                return self
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("PostgreSQL did not start")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc and self.proc.poll() is None:
+            # Fast shutdown: open sessions are cut off, as in a real restart.
+            subprocess.run(self.run_as + [str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast",
+                                          "-w", "stop"], check=True, capture_output=True)
+            self.proc.wait(20)
+        self.proc = None
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL cluster for one test, so it can restart it mid-job."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        if os.environ.get("MDC_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
+        pytest.skip("PostgreSQL server not installed")
+    base = Path(tempfile.mkdtemp(prefix="mdc-pg-own-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(run_as + [str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "mdc",
+                             "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    server = OwnPostgres(base, bin_dir, run_as).start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)

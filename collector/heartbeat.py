@@ -1,0 +1,88 @@
+"""A collector's heartbeat thread and its view of Redis' health.
+
+Every `heartbeat_seconds` the thread writes the collector's heartbeat (a hash with a TTL)
+and refreshes the claim on the queue entry of the job it runs, so nobody takes a long job
+over while its collector is alive. It also notes since when Redis has answered: after an
+outage every entry looks idle, so collectors wait one idle timeout before judging any
+other collector dead (the live ones refresh their claims in the meantime).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import redis
+
+if TYPE_CHECKING:
+    from .worker import Collector
+
+log = logging.getLogger("mdc.collector")
+
+
+class RedisHealth:
+    """Since when Redis has answered this process without interruption."""
+
+    def __init__(self) -> None:
+        self._since: float | None = float("-inf")  # never seen down: nothing to wait for
+        self._lock = threading.Lock()
+
+    def ok(self) -> bool:
+        """Record a success; True when it ends an outage."""
+        with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
+                return True
+            return False
+
+    def failed(self) -> None:
+        with self._lock:
+            self._since = None
+
+    def up_for(self) -> float:
+        """Seconds Redis has been reachable (0 while it is not)."""
+        with self._lock:
+            return 0.0 if self._since is None else time.monotonic() - self._since
+
+
+class Heartbeat:
+    def __init__(self, collector: "Collector"):
+        self.collector = collector
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+        self._lost: str | None = None  # entry we already warned about
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        c = self.collector
+        while True:
+            try:
+                self.beat()
+                if c.health.ok():
+                    log.info("%s: Redis is reachable again", c.name)
+            except redis.RedisError as exc:
+                c.health.failed()
+                log.debug("heartbeat failed: %s", exc)
+            if self._stop.wait(c.settings.heartbeat_seconds):
+                return
+
+    def beat(self) -> None:
+        c = self.collector
+        entry, job = c.current, c.current_job
+        c.registry.beat(c.name, current_job=job, entry=entry.id if entry else None,
+                        started_at=f"{c.started:.0f}", jobs_done=c.stats["completed"],
+                        jobs_failed=c.stats["failed"],
+                        state="stopping" if c.stopping else ("running" if job else "idle"))
+        if entry is not None and not c.queue.refresh(c.name, entry.id) and self._lost != entry.id:
+            self._lost = entry.id
+            # The database still decides who owns the job; this only means that, should this
+            # collector stop now, the job is recovered by the reconcile duty, not by XAUTOCLAIM.
+            log.warning("%s: the queue entry of job %s is no longer ours", c.name, job)

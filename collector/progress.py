@@ -1,0 +1,53 @@
+"""Running totals of one job and the progress events that report them; retry backoff."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import TYPE_CHECKING
+
+import redis
+
+from .models import Job, JobStatus
+
+if TYPE_CHECKING:
+    from .worker import Collector
+
+log = logging.getLogger("mdc.collector")
+
+
+class Progress:
+    """Running totals of one job and the events that report them."""
+
+    def __init__(self, collector: "Collector", job: Job):
+        self.collector, self.job_id = collector, job.id
+        self.done, self.total = job.progress_done, job.progress_total
+        self.rows_new, self.rows_updated, self.rows_unchanged = job.rows_new, job.rows_updated, job.rows_unchanged
+        self._last_wait = 0.0
+
+    def add(self, counts) -> None:
+        self.rows_new += counts.new
+        self.rows_updated += counts.updated
+        self.rows_unchanged += counts.unchanged
+
+    def event(self, message: str, state: str = JobStatus.RUNNING) -> None:
+        try:
+            self.collector.queue.add_event(self.job_id, state=str(state), done=self.done, total=self.total,
+                                           rows_new=self.rows_new, rows_updated=self.rows_updated,
+                                           message=message, collector=self.collector.name)
+        except redis.RedisError as exc:  # progress is best effort; the database has the truth
+            log.warning("could not record progress of job %s: %s", self.job_id, exc)
+
+    def waiting(self, message: str) -> None:
+        """A source waits (pacing, rate limit): say so, at most every 2 s."""
+        now = time.monotonic()
+        if now - self._last_wait >= 2.0:
+            self._last_wait = now
+            self.event(message)
+
+
+def backoff(attempt: int, base: float, cap: float = 120.0) -> float:
+    """Exponential backoff with full jitter on the upper half."""
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)

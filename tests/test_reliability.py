@@ -1,0 +1,138 @@
+"""Job lifecycle guarantees with real collector processes: kill -9, long jobs, poison
+entries, warm and cold shutdown. Short timeouts keep each test to a few seconds."""
+
+import signal
+import time
+
+from collector.models import JobStatus
+from collector.queue import GROUP
+from tests.test_collector import THREE_MONTHS, bar_count, expected_bars, finished, messages
+from tests.conftest import wait_for
+
+FAST = {"MDC_CLAIM_IDLE_SECONDS": "1"}
+
+
+def start_two(collectors, queue, **env):
+    """Two collectors, both beating (so both are reading the queue) before a job arrives."""
+    procs = {name: collectors.start(name, **env) for name in ("c1", "c2")}
+    for name in procs:
+        wait_for(lambda: queue.redis.zscore(f"{queue.prefix}:collectors", name), message=f"{name} to beat")
+    return procs
+
+
+def owner_and_other(manager, job_id, procs, done=0):
+    """(name running the job once it saved more than `done` chunks, the other name)."""
+    job = wait_for(lambda: (j := manager.get(job_id)).status == "RUNNING" and j.progress_done > done and j,
+                   message=f"job {job_id} under way")
+    other = next(name for name in procs if name != job.collector)
+    return job.collector, other
+
+
+def running_on(manager, job_id, name, done=0):
+    """Wait until collector `name` holds the job and has saved more than `done` chunks."""
+    return wait_for(lambda: (j := manager.get(job_id)).status == "RUNNING" and j.collector == name
+                    and j.progress_done > done and j, message=f"job {job_id} running on {name}")
+
+
+def assert_exact(job, db=None):
+    assert job.status == JobStatus.COMPLETED, job.error
+    n = expected_bars(job)
+    assert (job.rows_new, job.rows_updated, job.rows_unchanged) == (n, 0, 0)
+    assert job.progress_done == job.progress_total
+    if db is not None:
+        assert bar_count(db) == n
+
+
+def test_kill_9_mid_job_another_collector_resumes_from_the_checkpoint(manager, collectors, queue, db):
+    procs = start_two(collectors, queue, **FAST)
+    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.2"}})
+    job_id = submitted.job.id
+    victim, heir = owner_and_other(manager, job_id, procs, done=1)
+    procs[victim].kill()
+    procs[victim].wait(5)
+    checkpoint = manager.get(job_id).checkpoint["next_chunk"]
+
+    job = finished(manager, job_id)
+    assert_exact(job, db)
+    assert job.collector == heir and job.attempts == 2
+    log = messages(queue, job_id)
+    assert sum(m.startswith("Started by") for m in log) == 1
+    assert (f"Resumed by {heir} at chunk {checkpoint + 1} of {job.progress_total} "
+            f"(its previous collector {victim} stopped).") in log
+    assert queue.redis.xpending(queue.stream, GROUP)["pending"] == 0
+
+
+def test_a_job_longer_than_the_idle_timeout_is_never_taken_over_while_its_collector_lives(
+        manager, collectors, queue, db):
+    procs = start_two(collectors, queue, **FAST)  # the idle one looks for entries idle over 1 s
+    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.5"}})  # 7 chunks: ~3.5 s
+    owner, other = owner_and_other(manager, submitted.job.id, procs)
+    job = finished(manager, submitted.job.id)
+    assert_exact(job, db)
+    assert job.attempts == 1 and job.collector == owner
+    assert (job.finished_at - job.started_at).total_seconds() > 3
+    log = messages(queue, job.id)
+    assert sum(m.startswith(f"Started by {owner}") for m in log) == 1
+    assert not [m for m in log if "Resumed" in m or other in m]
+
+
+def test_an_entry_whose_collector_dies_every_time_ends_failed_and_acked(manager, collectors, queue):
+    env = {**FAST, "MDC_MAX_DELIVERIES": "2"}
+    (submitted,) = manager.submit({**THREE_MONTHS, "period": "6mo", "options": {"delay": "0.3"}})
+    job_id = submitted.job.id
+    for name in ("c1", "c2"):
+        proc = collectors.start(name, **env)
+        running_on(manager, job_id, name)
+        proc.kill()
+        proc.wait(5)
+    collectors.start("c3", **env)
+    job = finished(manager, job_id)
+    assert job.status == JobStatus.FAILED
+    assert "collector stopped 2 times while running this job" in job.error
+    assert 1 <= job.progress_done < job.progress_total
+    assert queue.last_event(job_id)["state"] == "FAILED"
+    wait_for(lambda: queue.redis.xpending(queue.stream, GROUP)["pending"] == 0, message="entry acked")
+    assert queue.redis.xlen(queue.stream) == 1  # not queued again
+
+
+def test_first_sigterm_hands_back_and_another_collector_takes_it_at_once(manager, collectors, queue, db):
+    # A 30 s idle timeout: any wait for it would show.
+    procs = start_two(collectors, queue, MDC_CLAIM_IDLE_SECONDS="30")
+    (submitted,) = manager.submit({**THREE_MONTHS, "period": "6mo", "options": {"delay": "0.3"}})
+    job_id = submitted.job.id
+    first, second = owner_and_other(manager, job_id, procs, done=1)
+    sent = time.monotonic()
+    procs[first].send_signal(signal.SIGTERM)
+    assert procs[first].wait(10) == 0
+    wait_for(lambda: any(m.startswith(f"Resumed by {second}") for m in messages(queue, job_id)),
+             timeout=10, message="the other collector to resume")
+    assert time.monotonic() - sent < 5
+
+    job = finished(manager, job_id)
+    assert_exact(job, db)
+    assert job.collector == second
+    assert any(m.startswith(f"Handed back by {first}") for m in messages(queue, job_id))
+    summary = [line for line in procs[first].log_path.read_text().splitlines() if "stopped after" in line]
+    assert len(summary) == 1 and "0 completed, 0 failed, 0 cancelled, 1 handed back" in summary[0]
+
+
+def test_second_sigterm_exits_at_once_and_the_job_is_taken_over(manager, collectors, queue, db):
+    c1 = collectors.start("c1", **FAST)
+    (submitted,) = manager.submit({**THREE_MONTHS, "period": "5d", "options": {"delay": "2.5"}})  # one chunk
+    job_id = submitted.job.id
+    wait_for(lambda: any(m.startswith("Started by c1") for m in messages(queue, job_id)), message="start")
+    sent = time.monotonic()
+    c1.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    c1.send_signal(signal.SIGTERM)
+    assert c1.wait(5) == 1
+    assert time.monotonic() - sent < 1.2  # did not wait for the chunk to finish
+    assert manager.get(job_id).status == JobStatus.RUNNING  # not handed back: the entry is still pending
+    output = c1.log_path.read_text()
+    assert "cold shutdown" in output
+    assert len([line for line in output.splitlines() if "stopped after" in line]) == 1
+
+    collectors.start("c2", **FAST)
+    job = finished(manager, job_id, timeout=40)
+    assert_exact(job, db)
+    assert job.collector == "c2" and job.attempts == 2
