@@ -82,11 +82,11 @@ def test_daily_bars_for_a_year(client, collector, gateway, db):
 
 def test_midpoint_and_all_hours_from_form_fields(client, collector, gateway, db):
     body = submit(client, **one_day(interval="1h", what_to_show="midpoint", rth="false"))
-    assert body["kind"] == "midpoint" and body["options"]["rth"] is False
+    assert body["kind"] == "midpoint_eth" and body["options"]["rth"] is False
     job = finished(client, body["id"])
     assert job["status"] == "COMPLETED", job["error"]
     expected = gateway.expected_bars("AAPL", "MIDPOINT", 3600, when(job["start"]), when(job["end"]), rth=False)
-    assert_same_bars(stored_bars(db, "ibkr", "AAPL", "1h", "midpoint"), expected)
+    assert_same_bars(stored_bars(db, "ibkr", "AAPL", "1h", "midpoint_eth"), expected)
     assert gateway.requests_for()[0].use_rth is False
 
 
@@ -94,7 +94,8 @@ def test_midpoint_and_all_hours_from_form_fields(client, collector, gateway, db)
                                         ("false", False), ("0", False), ("off", False)])
 def test_rth_values_a_form_or_curl_may_send(client, value, rth):
     form = one_day(interval="1h") if value is None else one_day(interval="1h", rth=value)
-    assert submit(client, **form)["options"]["rth"] is rth
+    body = submit(client, **form)
+    assert body["options"]["rth"] is rth and body["kind"] == ("trades" if rth else "trades_eth")
 
 
 def test_bad_options_and_limits_are_refused_at_submit(client):

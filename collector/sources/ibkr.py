@@ -119,7 +119,13 @@ class IbkrSource:
         return clean, errors
 
     def kind(self, options: dict[str, Any]) -> str:
-        return self.normalize_options(options)[0]["what_to_show"].lower()
+        """The data type, lower case ("trades", "midpoint", ...), plus "_eth" for all hours.
+
+        Bars outside regular trading hours are a series of their own: IB's daily and longer
+        bars differ with and without them, so mixing the two would overwrite one with the other.
+        """
+        clean = self.normalize_options(options)[0]
+        return clean["what_to_show"].lower() + ("" if clean["rth"] else "_eth")
 
     def validate(self, request: Request) -> dict[str, str]:
         options, errors = self.normalize_options(request.options)
