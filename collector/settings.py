@@ -53,12 +53,22 @@ class Settings:
     """MDC_SIM_DELAY_SECONDS: default pause per chunk of the simulated source."""
     yahoo_base_url: str = ""
     """MDC_YAHOO_BASE_URL: send Yahoo requests to this address (a proxy, mirror or test fake)."""
+    yahoo_pacing_seconds: float = 0.5
+    """MDC_YAHOO_PACING_SECONDS: least time between two Yahoo requests, shared by all collectors."""
     ib_host: str = "127.0.0.1"
     """MDC_IB_HOST: TWS / IB Gateway host."""
     ib_port: int = 4002
     """MDC_IB_PORT: TWS / IB Gateway API port (4002 = Gateway paper, 7497 = TWS paper)."""
     ib_client_id: int = 100
     """MDC_IB_CLIENT_ID: first client id; each collector claims its own above it."""
+    ib_connect_timeout_seconds: float = 10.0
+    """MDC_IB_CONNECT_TIMEOUT_SECONDS: how long to wait for TWS / IB Gateway to accept a connection."""
+    ib_request_timeout_seconds: float = 120.0
+    """MDC_IB_REQUEST_TIMEOUT_SECONDS: how long one historical-data request may take."""
+    ib_reconnect_seconds: float = 1.0
+    """MDC_IB_RECONNECT_SECONDS: first reconnect delay; doubles up to 60 s."""
+    ib_pacing_scale: float = 1.0
+    """MDC_IB_PACING_SCALE: shrinks IB's pacing windows (0 < x <= 1); below 1 only for fakes and demos."""
     secret_key: str = ""
     """MDC_SECRET_KEY: signs the web app's session cookie; empty means a key file in data_dir."""
     auth_token: str = ""
@@ -107,7 +117,13 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
-        for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds"):
+        for name in ("ib_connect_timeout_seconds", "ib_request_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
+        if not 0 < self.ib_pacing_scale <= 1:
+            raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
+        for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",
+                     "ib_reconnect_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{env_name(name)} must be 0 or more, got {getattr(self, name)}")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
