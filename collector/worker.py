@@ -214,7 +214,7 @@ class Collector:
             first = int((job.checkpoint or {}).get("next_chunk", 0))
             retry_db(lambda: lifecycle.set_total(self.db, job.id, self.name, len(plan)))
             progress.total, progress.done = len(plan), first
-            if first:
+            if first or resumed_from:  # a take-over says so even when no chunk was saved yet
                 who = f" (its previous collector {resumed_from} stopped)" if resumed_from and resumed_from != self.name else ""
                 progress.event(f"Resumed by {self.name} at chunk {first + 1} of {len(plan)}{who}.")
             else:
