@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from . import stats
 from .models import Job, JobStatus
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ class Progress:
     """Running totals of one job and the events that report them."""
 
     def __init__(self, collector: "Collector", job: Job):
-        self.collector, self.job_id = collector, job.id
+        self.collector, self.job_id, self.source = collector, job.id, job.source
         self.done, self.total = job.progress_done, job.progress_total
         self.rows_new, self.rows_updated, self.rows_unchanged = job.rows_new, job.rows_updated, job.rows_unchanged
         self._last_wait = 0.0
@@ -31,11 +32,17 @@ class Progress:
         self.rows_updated += counts.updated
         self.rows_unchanged += counts.unchanged
 
-    def event(self, message: str, state: str = JobStatus.RUNNING) -> None:
+    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0) -> None:
+        """Append a progress event; with `bars_written`, count them for the monitor in the same
+        round trip."""
+        queue = self.collector.queue
         try:
-            self.collector.queue.add_event(self.job_id, state=str(state), done=self.done, total=self.total,
-                                           rows_new=self.rows_new, rows_updated=self.rows_updated,
-                                           message=message, collector=self.collector.name)
+            pipe = queue.redis.pipeline(transaction=False)
+            queue.add_event(self.job_id, state=str(state), done=self.done, total=self.total,
+                            rows_new=self.rows_new, rows_updated=self.rows_updated,
+                            message=message, collector=self.collector.name, pipe=pipe)
+            stats.record_bars(pipe, queue.prefix, self.source, bars_written)
+            pipe.execute()
         except redis.RedisError as exc:  # progress is best effort; the database has the truth
             log.warning("could not record progress of job %s: %s", self.job_id, exc)
 

@@ -27,15 +27,19 @@ def _hour_key(prefix: str, when: datetime) -> str:
 
 
 def record_bars(client: redis.Redis, prefix: str, source: str, count: int, when: datetime | None = None) -> None:
-    """Count `count` bars written (new or updated) for `source`."""
+    """Count `count` bars written (new or updated) for `source`.
+
+    Given a pipeline, the commands are only queued on it (the caller executes it)."""
     if count <= 0:
         return
     key = _hour_key(prefix, when or utcnow())
-    pipe = client.pipeline(transaction=False)
+    own = not isinstance(client, redis.client.Pipeline)
+    pipe = client.pipeline(transaction=False) if own else client
     pipe.hincrby(key, source, count)
     pipe.expire(key, HOURLY_TTL_SECONDS)
     pipe.hincrby(f"{prefix}:stats:bars_total", source, count)
-    pipe.execute()
+    if own:
+        pipe.execute()
 
 
 def bars_total(client: redis.Redis, prefix: str) -> dict[str, int]:

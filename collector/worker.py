@@ -219,6 +219,8 @@ class Collector:
                 progress.event(f"Resumed by {self.name} at chunk {first + 1} of {len(plan)}{who}.")
             else:
                 progress.event(f"Started by {self.name}: {len(plan)} chunk{'s' * (len(plan) != 1)} to fetch.")
+            log.info("%s: job %s %s %s %s: %s at chunk %d of %d", self.name, job.id, job.symbol, job.source,
+                     job.interval, "resuming" if first or resumed_from else "starting", first + 1, len(plan))
             for index in range(first, len(plan)):
                 if self.stopping:
                     raise _Stopping()
@@ -227,7 +229,8 @@ class Collector:
                 progress.add(saved.counts)
                 progress.done = index + 1
                 progress.event(f"Chunk {index + 1} of {len(plan)}: {saved.counts.new:,} new, "
-                               f"{saved.counts.updated:,} updated, {saved.counts.unchanged:,} unchanged.")
+                               f"{saved.counts.updated:,} updated, {saved.counts.unchanged:,} unchanged.",
+                               bars_written=saved.counts.new + saved.counts.updated)
                 if saved.cancel_requested:
                     self._finish(entry, job, JobStatus.CANCELLED, "Cancelled on request.", progress)
                     return
@@ -279,6 +282,8 @@ class Collector:
             message = error or status.title()
         progress.event(message, state=status)
         self._ack(entry)  # only now: the row has reached a terminal state
+        log.info("%s: job %s %s %s %s: %s", self.name, job.id, job.symbol, job.source, job.interval,
+                 message if status == JobStatus.COMPLETED else f"{status} — {message}")
 
     def _hand_back(self, entry: Entry, job: Job, progress: Progress) -> None:
         """Warm shutdown: PENDING again with its checkpoint and a fresh entry that any other

@@ -7,6 +7,7 @@ import sys
 import pandas as pd
 from sqlalchemy import func, select, update
 
+from collector import stats
 from collector.models import Bar, JobStatus
 from collector.sources.sim import simulate
 from tests.conftest import settings_env, wait_for
@@ -41,6 +42,7 @@ def test_sim_job_end_to_end_then_again_unchanged_then_updated(manager, collector
     assert n > 10_000 and job.rows_new == n and bar_count(db) == n
     assert job.progress_done == job.progress_total > 1
     assert queue.last_event(job.id)["state"] == "COMPLETED"
+    assert stats.bars_total(queue.redis, queue.prefix) == {"sim": n}  # what the monitor and /metrics show
 
     again = manager.retry(job.id)
     second = finished(manager, again.job.id)
