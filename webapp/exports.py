@@ -9,7 +9,6 @@ numbers. Parquet is written batch by batch into a spooled temporary file (spills
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import tempfile
@@ -44,15 +43,39 @@ def csv_response(db: Database, series: Series, start: int | None, end: int | Non
     return response
 
 
-def csv_chunks(db: Database, sid: int, start: int | None, end: int | None) -> Iterator[str]:
-    """The CSV text in pieces: a header row, then one piece per batch of bars."""
-    yield ",".join(HEADER) + "\n"
+def csv_chunks(db: Database, sid: int, start: int | None, end: int | None) -> Iterator[bytes]:
+    """The CSV in pieces: a header row, then one piece per batch of bars.
+
+    Arrow's C++ CSV writer formats the numbers (shortest exact repr, like Python's, at
+    several times the speed of the csv module); volume and trades are written as whole
+    numbers when they are whole.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    yield (",".join(HEADER) + "\n").encode()
     for rows in store.iter_bars(db, sid, start, end):
-        columns = list(zip(*rows))
-        stamps = np.datetime_as_string(np.array(columns[0], dtype="datetime64[s]"), unit="s", timezone="UTC")
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(zip(stamps.tolist(), *columns[1:]))
+        table = np.array(rows, dtype=np.float64)  # one C pass; None -> NaN -> an empty field
+        stamps = np.datetime_as_string(table[:, 0].astype("int64").astype("datetime64[s]"), unit="s", timezone="UTC")
+        arrays = [pa.array(stamps)]
+        for i, name in enumerate(HEADER[1:], start=1):
+            values = table[:, i]
+            arrays.append(_whole(values) if name in ("volume", "trades") else pa.array(values, from_pandas=True))
+        out = io.BytesIO()
+        pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(HEADER)), out, write_options=options)
         yield out.getvalue()
+
+
+def _whole(values: np.ndarray):
+    """Integers when every value is one (12345678901, not 1.2345678901e+10)."""
+    import pyarrow as pa
+
+    present = values[~np.isnan(values)]
+    if present.size and (np.abs(present).max() >= 2**53 or not np.array_equal(present, np.floor(present))):
+        return pa.array(values, from_pandas=True)
+    mask = np.isnan(values)
+    return pa.array(np.where(mask, 0, values).astype(np.int64), mask=mask)
 
 
 def parquet_response(db: Database, series: Series, start: int | None, end: int | None) -> Response:
