@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mdc.collector")
 
-CLEANUP_EVERY_S = 3600.0  # retention cleanup: once an hour across all collectors
 CHECK_LIMIT = 5000  # active jobs checked against the stream per pass
 
 
@@ -131,7 +130,8 @@ class Recovery:
 
     def cleanup(self) -> None:
         c = self.c
-        if not try_lock(c.redis, f"{c.settings.key_prefix}:lock:cleanup", c.name, CLEANUP_EVERY_S):
+        if not try_lock(c.redis, f"{c.settings.key_prefix}:lock:cleanup", c.name,
+                        c.settings.cleanup_every_seconds):
             return
         result = retry_db(lambda: cleanup(c.db, c.queue, c.settings.retention_days))
         forgotten = c.registry.prune()

@@ -33,6 +33,8 @@ class Settings:
     """MDC_KEY_PREFIX: prefix of every Redis key, so several installs can share one Redis."""
     retention_days: int = 7
     """MDC_RETENTION_DAYS: finished jobs older than this are removed by cleanup."""
+    cleanup_every_seconds: float = 3600.0
+    """MDC_CLEANUP_EVERY_SECONDS: how often collectors run the retention cleanup (one at a time)."""
     collector_name: str = ""
     """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}."""
     heartbeat_seconds: float = 2.0
@@ -112,7 +114,7 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        positive = ("heartbeat_seconds", "heartbeat_ttl_seconds", "claim_idle_seconds",
+        positive = ("cleanup_every_seconds", "heartbeat_seconds", "heartbeat_ttl_seconds", "claim_idle_seconds",
                     "max_deliveries", "events_maxlen", "retention_days", "collectors")
         for name in positive:
             if getattr(self, name) <= 0:
