@@ -42,9 +42,23 @@ def key_prefix() -> str:
     return f"t{os.getpid()}x{next(_prefixes)}"
 
 
+def pytest_generate_tests(metafunc):
+    """Modules marked `both_databases` run every test on SQLite and on PostgreSQL."""
+    if "db_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"])
+
+
 @pytest.fixture
-def settings(tmp_path: Path, redis_url: str, key_prefix: str) -> Settings:
-    return Settings(data_dir=tmp_path, redis_url=redis_url, key_prefix=key_prefix,
+def db_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def settings(request, tmp_path: Path, redis_url: str, key_prefix: str, db_backend: str) -> Settings:
+    database_url = ""
+    if db_backend == "postgresql":
+        database_url = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    return Settings(data_dir=tmp_path, redis_url=redis_url, key_prefix=key_prefix, database_url=database_url,
                     sim_delay_seconds=0.0, retry_base_seconds=0.01,
                     heartbeat_seconds=0.2, claim_idle_seconds=5.0)
 
@@ -115,20 +129,22 @@ def postgres_server(tmp_path_factory):
 _dbs = itertools.count(1)
 
 
+def _fresh_postgres_database(server) -> str:
+    import psycopg
+
+    name = f"mdc_{os.getpid()}_{next(_dbs)}"
+    with psycopg.connect(f"host=127.0.0.1 port={server['port']} user=mdc dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://mdc@127.0.0.1:{server['port']}/{name}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """A fresh, migrated database of each kind."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'mdc.db'}"
     else:
-        import psycopg
-
-        server = request.getfixturevalue("postgres_server")
-        name = f"mdc_{os.getpid()}_{next(_dbs)}"
-        with psycopg.connect(f"host=127.0.0.1 port={server['port']} user=mdc dbname=postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql+psycopg://mdc@127.0.0.1:{server['port']}/{name}"
+        url = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
     from collector.db import Database
 
     db = Database(url)
@@ -233,10 +249,30 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, message: 
 # --- web app ---------------------------------------------------------------------------
 
 @pytest.fixture
-def app(settings, db):
+def make_app(settings, db):
+    """Build web apps on these settings (changed by keyword); their pools are closed at teardown."""
+    from dataclasses import replace
+
     from webapp import create_app
 
-    return create_app({"TESTING": True, "MDC_SETTINGS": settings, "SECRET_KEY": "test"})
+    apps = []
+
+    def build(**changes):
+        app = create_app({"TESTING": True, "SECRET_KEY": "test", "MDC_SETTINGS": replace(settings, **changes)})
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        services = app.extensions.get("mdc")
+        if services is not None:
+            services.db.dispose()
+            services.redis.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

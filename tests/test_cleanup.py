@@ -2,12 +2,15 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from collector import lifecycle
 from collector.cleanup import cleanup
 from collector.models import Job, JobStatus
 from collector.timespec import utcnow
+
+pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
 SIM = {"source": "sim", "interval": "1d", "period": "1mo"}
 

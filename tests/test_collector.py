@@ -5,12 +5,15 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from sqlalchemy import func, select, update
 
 from collector import stats
 from collector.models import Bar, JobStatus
 from collector.sources.sim import simulate
 from tests.conftest import settings_env, wait_for
+
+pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
 THREE_MONTHS = {"source": "sim", "symbol": "AAPL", "interval": "1m", "period": "3mo"}
 

@@ -3,11 +3,14 @@
 import threading
 from datetime import timedelta
 
+import pytest
 import redis
 
 from collector import lifecycle
 from collector.models import JobStatus
 from collector.timespec import utcnow
+
+pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
 SIM = {"source": "sim", "symbol": "AAPL", "interval": "1d", "period": "1mo"}
 

@@ -1,7 +1,5 @@
 """Monitor page, Prometheus metrics and access protection."""
 
-from dataclasses import replace
-
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -10,13 +8,9 @@ from collector.models import JobStatus
 from collector.registry import Registry
 from tests.conftest import JSON
 
+pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
+
 FORM = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1y"}
-
-
-def make_app(settings, **changes):
-    from webapp import create_app
-
-    return create_app({"TESTING": True, "SECRET_KEY": "t", "MDC_SETTINGS": replace(settings, **changes)})
 
 
 def test_monitor_shows_summary_collectors_stream_redis_and_charts(client, db, redis_client, settings):
@@ -42,8 +36,8 @@ def test_monitor_shows_a_dead_collector_as_dead(client, redis_client, settings):
     assert 'data-collector="gone"' in html and "Dead" in html
 
 
-def test_monitor_without_redis_says_so(settings, db):
-    html = make_app(settings, redis_url="redis://127.0.0.1:1/0").test_client().get("/monitor").get_data(as_text=True)
+def test_monitor_without_redis_says_so(make_app):
+    html = make_app(redis_url="redis://127.0.0.1:1/0").test_client().get("/monitor").get_data(as_text=True)
     assert "Redis cannot be reached" in html
 
 
@@ -67,14 +61,14 @@ def test_metrics_parse_with_prometheus_parser(client, db, redis_client, settings
     assert families["mdc_redis_up"].samples[0].value == 1
 
 
-def test_metrics_without_redis_still_answer(settings, db):
-    body = make_app(settings, redis_url="redis://127.0.0.1:1/0").test_client().get("/metrics").get_data(as_text=True)
+def test_metrics_without_redis_still_answer(make_app):
+    body = make_app(redis_url="redis://127.0.0.1:1/0").test_client().get("/metrics").get_data(as_text=True)
     assert "mdc_redis_up 0.0" in body and "mdc_jobs" in body
 
 
 @pytest.fixture
-def secured(settings, db):
-    return make_app(settings, auth_token="s3cret-token").test_client()
+def secured(make_app):
+    return make_app(auth_token="s3cret-token").test_client()
 
 
 def test_auth_on_browsers_go_to_login_scripts_get_401(secured):

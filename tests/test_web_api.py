@@ -6,6 +6,8 @@ from collector import lifecycle
 from collector.models import JobStatus
 from tests.conftest import JSON
 
+pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
+
 FORM = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1y"}
 
 
@@ -102,24 +104,14 @@ def test_healthz(client):
     assert response.status_code == 200 and response.get_json()["redis"] == "ok"
 
 
-def test_healthz_503_when_redis_is_unreachable(settings, db):
-    from dataclasses import replace
-
-    from webapp import create_app
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "t",
-                      "MDC_SETTINGS": replace(settings, redis_url="redis://127.0.0.1:1/0")})
+def test_healthz_503_when_redis_is_unreachable(make_app):
+    app = make_app(redis_url="redis://127.0.0.1:1/0")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and "unreachable" in response.get_json()["redis"]
 
 
-def test_submit_when_redis_is_down_is_saved_and_says_so(settings, db):
-    from dataclasses import replace
-
-    from webapp import create_app
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "t",
-                      "MDC_SETTINGS": replace(settings, redis_url="redis://127.0.0.1:1/0")})
+def test_submit_when_redis_is_down_is_saved_and_says_so(make_app):
+    app = make_app(redis_url="redis://127.0.0.1:1/0")
     client = app.test_client()
     body = client.post("/jobs", data=FORM, headers=JSON).get_json()
     assert body["queued"] is False and body["status"] == "PENDING"

@@ -8,6 +8,8 @@ from collector import lifecycle
 from collector.models import JobStatus
 from tests.conftest import JSON
 
+pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
+
 HX = {"HX-Request": "true"}
 FORM = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1y"}
 
@@ -59,13 +61,8 @@ def test_banner_says_when_no_collector_is_alive(client):
     assert "No collector is running" in html and "python -m collector run" in html
 
 
-def test_banner_says_when_redis_is_unreachable(settings, db):
-    from dataclasses import replace
-
-    from webapp import create_app
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "t",
-                      "MDC_SETTINGS": replace(settings, redis_url="redis://127.0.0.1:1/0")})
+def test_banner_says_when_redis_is_unreachable(make_app):
+    app = make_app(redis_url="redis://127.0.0.1:1/0")
     client = app.test_client()
     html = client.get("/banner").get_data(as_text=True)
     assert "Redis cannot be reached" in html
