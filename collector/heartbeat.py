@@ -81,7 +81,8 @@ class Heartbeat:
                         started_at=f"{c.started:.0f}", jobs_done=c.stats["completed"],
                         jobs_failed=c.stats["failed"],
                         state="stopping" if c.stopping else ("running" if job else "idle"))
-        if entry is not None and not c.queue.refresh(c.name, entry.id) and self._lost != entry.id:
+        if (entry is not None and not c.queue.refresh(c.name, entry.id) and self._lost != entry.id
+                and c.current is entry):  # not just acked by the main loop meanwhile
             self._lost = entry.id
             # The database still decides who owns the job; this only means that, should this
             # collector stop now, the job is recovered by the reconcile duty, not by XAUTOCLAIM.

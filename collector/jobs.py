@@ -96,7 +96,10 @@ class JobManager:
                   start=spec.start, end=spec.end, period=spec.period, options=spec.options,
                   status=JobStatus.PENDING, progress_done=0, progress_total=0, rows_new=0,
                   rows_updated=0, rows_unchanged=0, attempts=0, cancel_requested=False,
-                  created_at=utcnow(), request_key=spec.request_key)
+                  created_at=utcnow(), published_at=utcnow(), request_key=spec.request_key)
+        # Marked as queued in the same transaction (one write per submit): if the XADD fails
+        # the mark is cleared and the outbox queues it later; if this process dies in between,
+        # the collectors' reconcile duty finds a PENDING job without a queue entry.
         try:
             with self.db.write() as session:
                 session.add(job)
@@ -105,11 +108,15 @@ class JobManager:
             if existing is None:  # finished between our insert and this read: try once more
                 return self.create(spec)
             return Submitted(existing, created=False, queued=existing.published_at is not None)
-        queued = self.publish(job.id)
-        if queued:
-            with self.db.read() as session:
-                job = session.get(Job, job.id)
-        return Submitted(job, created=True, queued=queued)
+        try:
+            self.queue.publish(job.id)
+        except redis.RedisError as exc:
+            log.warning("job %s saved but not queued (Redis: %s); it is queued once Redis is back", job.id, exc)
+            with self.db.write() as session:
+                session.execute(update(Job).where(Job.id == job.id).values(published_at=None))
+            job.published_at = None
+            return Submitted(job, created=True, queued=False)
+        return Submitted(job, created=True, queued=True)
 
     def _active_with_key(self, key: str) -> Job | None:
         with self.db.read() as session:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import case, func, update
 
 from .bars import UpsertCounts, upsert_bars
 from .db import Database
@@ -26,23 +26,21 @@ class LostJob(Exception):
 class ChunkSaved:
     counts: UpsertCounts
     cancel_requested: bool
+    finished: str | None = None  # COMPLETED / CANCELLED when the last chunk also ended the job
 
 
 def claim(db: Database, job_id: int, collector: str, total: int | None = None) -> Job | None:
-    """PENDING -> RUNNING for `collector`; None when the job is not PENDING."""
-    now = utcnow()
+    """PENDING -> RUNNING for `collector` (and its chunk count, when known); None when the
+    job is not PENDING. One UPDATE and one read."""
+    values = dict(status=JobStatus.RUNNING, collector=collector, attempts=Job.attempts + 1,
+                  started_at=func.coalesce(Job.started_at, utcnow()))
+    if total is not None:
+        values["progress_total"] = total
     with db.write() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status != JobStatus.PENDING:
-            return None
         changed = session.execute(
-            update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING)
-            .values(status=JobStatus.RUNNING, collector=collector, attempts=Job.attempts + 1,
-                    started_at=job.started_at or now)).rowcount
-        if not changed:
-            return None
-        session.refresh(job)
-        return job
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING).values(**values)
+            .execution_options(synchronize_session=False)).rowcount
+        return session.get(Job, job_id) if changed else None
 
 
 def take_over(db: Database, job_id: int, collector: str, previous: str | None) -> Job | None:
@@ -60,22 +58,27 @@ def set_total(db: Database, job_id: int, collector: str, total: int) -> None:
         session.execute(_owned(job_id, collector).values(progress_total=total))
 
 
-def save_chunk(db: Database, job: Job, collector: str, frame: pd.DataFrame, next_chunk: int) -> ChunkSaved:
+def save_chunk(db: Database, job: Job, collector: str, frame: pd.DataFrame, next_chunk: int,
+               last: bool = False) -> ChunkSaved:
     """Upsert the bars and move the checkpoint in one transaction, so a resumed job
-    neither loses nor double-counts a chunk. Raises LostJob when the job is not ours."""
+    neither loses nor double-counts a chunk; the last chunk also ends the job (COMPLETED, or
+    CANCELLED when a cancel arrived meanwhile). Raises LostJob when the job is not ours."""
     with db.write() as session:
         counts = upsert_bars(session, source=job.source, symbol=job.symbol, interval=job.interval,
                              kind=job.kind, frame=frame)
-        result = session.execute(
-            _owned(job.id, collector).values(
-                progress_done=next_chunk, checkpoint={"next_chunk": next_chunk},
-                rows_new=Job.rows_new + counts.new, rows_updated=Job.rows_updated + counts.updated,
-                rows_unchanged=Job.rows_unchanged + counts.unchanged))
-        if result.rowcount == 0:
+        values = dict(progress_done=next_chunk, checkpoint={"next_chunk": next_chunk},
+                      rows_new=Job.rows_new + counts.new, rows_updated=Job.rows_updated + counts.updated,
+                      rows_unchanged=Job.rows_unchanged + counts.unchanged)
+        if last:
+            values.update(status=case((Job.cancel_requested, JobStatus.CANCELLED), else_=JobStatus.COMPLETED),
+                          finished_at=utcnow())
+        row = session.execute(_owned(job.id, collector).values(**values)
+                              .returning(Job.cancel_requested, Job.status)
+                              .execution_options(synchronize_session=False)).first()
+        if row is None:
             session.rollback()
             raise LostJob(job.id)
-        cancel = session.scalar(select(Job.cancel_requested).where(Job.id == job.id))
-    return ChunkSaved(counts, bool(cancel))
+    return ChunkSaved(counts, bool(row[0]), str(row[1]) if last else None)
 
 
 def finish(db: Database, job_id: int, collector: str, status: JobStatus, error: str | None = None) -> Job:

@@ -32,17 +32,18 @@ class Progress:
         self.rows_updated += counts.updated
         self.rows_unchanged += counts.unchanged
 
-    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0) -> None:
+    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0, pipe=None) -> None:
         """Append a progress event; with `bars_written`, count them for the monitor in the same
-        round trip."""
+        round trip. Given a pipeline, only queue the commands on it (the caller executes it)."""
         queue = self.collector.queue
         try:
-            pipe = queue.redis.pipeline(transaction=False)
+            target = pipe if pipe is not None else queue.redis.pipeline(transaction=False)
             queue.add_event(self.job_id, state=str(state), done=self.done, total=self.total,
                             rows_new=self.rows_new, rows_updated=self.rows_updated,
-                            message=message, collector=self.collector.name, pipe=pipe)
-            stats.record_bars(pipe, queue.prefix, self.source, bars_written)
-            pipe.execute()
+                            message=message, collector=self.collector.name, pipe=target)
+            stats.record_bars(target, queue.prefix, self.source, bars_written)
+            if pipe is None:
+                target.execute()
         except redis.RedisError as exc:  # progress is best effort; the database has the truth
             log.warning("could not record progress of job %s: %s", self.job_id, exc)
 

@@ -31,7 +31,7 @@ from .heartbeat import Heartbeat, RedisHealth
 from .jobs import JobManager
 from .models import Job, JobStatus
 from .progress import Progress, backoff
-from .queue import Entry, Queue
+from .queue import GROUP, Entry, Queue
 from .recovery import Recovery
 from .registry import Registry
 from .settings import Settings
@@ -186,7 +186,8 @@ class Collector:
                 return
         previous = job.collector
         if job.status == JobStatus.PENDING:
-            claimed = retry_db(lambda: lifecycle.claim(self.db, job.id, self.name))
+            total = self._plan_size(job)
+            claimed = retry_db(lambda: lifecycle.claim(self.db, job.id, self.name, total))
         elif job.status == JobStatus.RUNNING and entry.reclaimed:
             claimed = retry_db(lambda: lifecycle.take_over(self.db, job.id, self.name, previous))
         else:
@@ -195,6 +196,13 @@ class Collector:
             self.queue.ack(entry.id)
             return
         self.execute(entry, claimed, resumed_from=previous if entry.reclaimed else None)
+
+    def _plan_size(self, job: Job) -> int | None:
+        """Chunk count, so the claim can record it in the same UPDATE."""
+        try:
+            return len(self.jobs.source(job.source).plan(_request(job)))
+        except Exception:  # planning errors are reported by _run_chunks, with the job claimed
+            return None
 
     def execute(self, entry: Entry, job: Job, *, resumed_from: str | None = None) -> None:
         self.current, self.current_job = entry, job.id
@@ -207,12 +215,13 @@ class Collector:
 
     def _run_chunks(self, entry: Entry, job: Job, resumed_from: str | None) -> None:
         source = self.jobs.source(job.source)
-        request = Request(job.symbol, job.interval, job.start, job.end, dict(job.options or {}))
+        request = _request(job)
         progress = Progress(self, job)
         try:
             plan = source.plan(request)
             first = int((job.checkpoint or {}).get("next_chunk", 0))
-            retry_db(lambda: lifecycle.set_total(self.db, job.id, self.name, len(plan)))
+            if job.progress_total != len(plan):
+                retry_db(lambda: lifecycle.set_total(self.db, job.id, self.name, len(plan)))
             progress.total, progress.done = len(plan), first
             if first or resumed_from:  # a take-over says so even when no chunk was saved yet
                 who = f" (its previous collector {resumed_from} stopped)" if resumed_from and resumed_from != self.name else ""
@@ -225,12 +234,19 @@ class Collector:
                 if self.stopping:
                     raise _Stopping()
                 frame = self._fetch(source, request, plan[index], progress)
-                saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.name, frame, index + 1))
+                last = index + 1 == len(plan)
+                saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.name, frame, index + 1, last))
                 progress.add(saved.counts)
                 progress.done = index + 1
-                progress.event(f"Chunk {index + 1} of {len(plan)}: {saved.counts.new:,} new, "
-                               f"{saved.counts.updated:,} updated, {saved.counts.unchanged:,} unchanged.",
-                               bars_written=saved.counts.new + saved.counts.updated)
+                chunk_message = (f"Chunk {index + 1} of {len(plan)}: {saved.counts.new:,} new, "
+                                 f"{saved.counts.updated:,} updated, {saved.counts.unchanged:,} unchanged.")
+                written = saved.counts.new + saved.counts.updated
+                if saved.finished:  # the row is final already: both events and the ack in one round trip
+                    status = JobStatus(saved.finished)
+                    self._finish(entry, job, status, None if status == JobStatus.COMPLETED else "Cancelled on request.",
+                                 progress, written=True, chunk=(chunk_message, written))
+                    return
+                progress.event(chunk_message, bars_written=written)
                 if saved.cancel_requested:
                     self._finish(entry, job, JobStatus.CANCELLED, "Cancelled on request.", progress)
                     return
@@ -272,16 +288,28 @@ class Collector:
                 progress.event(f"{exc} Retrying in {delay:.0f} s (attempt {attempt} of {self.settings.max_retries}).")
                 self._sleep(delay, interruptible=True)
 
-    def _finish(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress) -> None:
-        retry_db(lambda: lifecycle.finish(self.db, job.id, self.name, status, error))
+    def _finish(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress,
+                *, written: bool = False, chunk: tuple[str, int] | None = None) -> None:
+        """Make the row final (unless the last chunk's save already did), report it, then ack."""
+        if not written:
+            retry_db(lambda: lifecycle.finish(self.db, job.id, self.name, status, error))
         self.stats[{"COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled"}[status]] += 1
         if status == JobStatus.COMPLETED:
             message = (f"Completed: {progress.rows_new:,} new, {progress.rows_updated:,} updated, "
                        f"{progress.rows_unchanged:,} unchanged bars.")
         else:
             message = error or status.title()
-        progress.event(message, state=status)
-        self._ack(entry)  # only now: the row has reached a terminal state
+        self.current = None  # the row is final: stop refreshing the claim before it is acked
+        try:  # only now is the entry acked: the row has reached a terminal state
+            pipe = self.redis.pipeline(transaction=False)
+            if chunk is not None:
+                progress.event(chunk[0], bars_written=chunk[1], pipe=pipe)
+            progress.event(message, state=status, pipe=pipe)
+            pipe.xack(self.queue.stream, GROUP, entry.id)
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("%s: could not report the end of job %s (%s); acking it alone", self.name, job.id, exc)
+            self._ack(entry)
         log.info("%s: job %s %s %s %s: %s", self.name, job.id, job.symbol, job.source, job.interval,
                  message if status == JobStatus.COMPLETED else f"{status} — {message}")
 
@@ -323,3 +351,6 @@ def configure_logging(name: str, level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format=f"%(asctime)s %(levelname)s [{name}] %(message)s")
 
+
+def _request(job: Job) -> Request:
+    return Request(job.symbol, job.interval, job.start, job.end, dict(job.options or {}))
