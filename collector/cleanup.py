@@ -1,5 +1,7 @@
-"""Retention: remove finished jobs older than N days with their event streams, and trim
-the work stream by age (its ids are millisecond timestamps, so one XTRIM MINID does it)."""
+"""Retention: remove finished jobs older than N days with their event streams, trim the
+work stream by age (its ids are millisecond timestamps, so one XTRIM MINID does it) and
+forget collectors that stopped beating. Used by the collectors' hourly duty, the CLI and
+the web app's "Clean now" alike."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy import delete, select, update
 from .db import Database
 from .models import ACTIVE_STATUSES, FINISHED_STATUSES, Job
 from .queue import Queue
+from .registry import Registry
 from .timespec import utcnow
 
 BATCH = 500
@@ -22,12 +25,15 @@ class CleanupResult:
     event_streams_removed: int
     queue_entries_trimmed: int
     days: int
+    collectors_forgotten: int = 0
 
     def summary(self) -> str:
         return (f"Removed {self.jobs_removed:,} finished job{'s' * (self.jobs_removed != 1)} older than "
                 f"{self.days} day{'s' * (self.days != 1)}, {self.event_streams_removed:,} event "
                 f"stream{'s' * (self.event_streams_removed != 1)} and {self.queue_entries_trimmed:,} "
-                f"old queue entr{'ies' if self.queue_entries_trimmed != 1 else 'y'}.")
+                f"old queue entr{'ies' if self.queue_entries_trimmed != 1 else 'y'}"
+                + (f", and forgot {self.collectors_forgotten:,} stopped collector"
+                   f"{'s' * (self.collectors_forgotten != 1)}." if self.collectors_forgotten else "."))
 
 
 def cleanup(db: Database, queue: Queue, days: int) -> CleanupResult:
@@ -48,4 +54,5 @@ def cleanup(db: Database, queue: Queue, days: int) -> CleanupResult:
         session.execute(update(Job).where(Job.status.in_(ACTIVE_STATUSES), Job.published_at < cutoff)
                         .values(published_at=None))
     trimmed = queue.trim_before(int(cutoff.timestamp() * 1000))
-    return CleanupResult(jobs_removed, streams_removed, trimmed, days)
+    forgotten = Registry(queue.redis, queue.prefix).prune()  # heartbeats of collectors gone for good
+    return CleanupResult(jobs_removed, streams_removed, trimmed, days, forgotten)

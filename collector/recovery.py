@@ -134,5 +134,4 @@ class Recovery:
                         c.settings.cleanup_every_seconds):
             return
         result = retry_db(lambda: cleanup(c.db, c.queue, c.settings.retention_days))
-        forgotten = c.registry.prune()
-        log.info("%s: retention cleanup: %s Forgot %d stopped collector(s).", c.name, result.summary(), forgotten)
+        log.info("%s: retention cleanup: %s", c.name, result.summary())

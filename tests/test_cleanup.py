@@ -56,3 +56,16 @@ def test_trims_queue_entries_by_age(db, queue):
     result = cleanup(db, queue, 7)
     assert result.queue_entries_trimmed == 1
     assert queue.redis.xlen(queue.stream) == 1
+
+
+def test_cleanup_forgets_collectors_that_stopped_long_ago(db, queue):
+    import time
+
+    from collector.registry import Registry
+
+    registry = Registry(queue.redis, queue.prefix)
+    queue.redis.zadd(registry.index, {"gone": time.time() - 3600})
+    registry.beat("alive")
+    result = cleanup(db, queue, 7)
+    assert result.collectors_forgotten == 1 and "forgot 1 stopped collector." in result.summary()
+    assert [c["name"] for c in registry.collectors()] == ["alive"]
