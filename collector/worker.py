@@ -69,6 +69,7 @@ class Collector:
         self.heartbeat = Heartbeat(self)
         self.recovery = Recovery(self)
         self._signals = 0
+        self._unacked: list[str] = []  # entries of finished jobs whose XACK failed (Redis down)
 
     def _make_source(self, name: str) -> Source:
         return load_source(name, self.settings, redis=self.redis)
@@ -115,6 +116,7 @@ class Collector:
                             self._drain(lambda: self.queue.autoclaim(self.name, min_idle_ms=idle_ms))
                         next_duties = time.monotonic() + self.recovery.period_s
                     entries = self.queue.read_new(self.name, block_ms=200 if burst else 1000)
+                    self._flush_unacked()
                     if self.health.ok():
                         log.info("%s: Redis is reachable again", self.name)
                     if failures:
@@ -334,10 +336,16 @@ class Collector:
         try:
             self.queue.ack(entry.id)
         except redis.RedisError as exc:
-            # The entry comes back to a collector after the idle timeout, finds the job
-            # finished (or handed back) and acks it then.
-            log.warning("%s: could not ack entry %s of job %s (%s); it is acked when taken over",
+            # Acked as soon as Redis answers again (and, should this collector stop first, by
+            # whoever takes the entry over and finds the job finished).
+            self._unacked.append(entry.id)
+            log.warning("%s: could not ack entry %s of job %s (%s); acking it once Redis is back",
                         self.name, entry.id, entry.job_id, exc)
+
+    def _flush_unacked(self) -> None:
+        while self._unacked:
+            self.queue.ack(self._unacked[0])
+            self._unacked.pop(0)
 
 
 def _redact(url: str) -> str:
