@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .db import Database
 from .models import ACTIVE_STATUSES, Job, JobStatus
+from .paging import Page
 from .queue import Queue
 from .settings import Settings
 from .sources import Source, load_source
@@ -39,18 +40,6 @@ class Submitted:
     job: Job
     created: bool  # False: an identical job was already pending or running
     queued: bool  # False: Redis was unreachable; the job starts once it is back
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Job]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 class JobManager:

@@ -16,24 +16,13 @@ from sqlalchemy import asc, delete, desc, func, select
 
 from .db import Database
 from .models import Bar, Job, Series
+from .paging import Page
 
 BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume", "wap", "trades")
 SORTS = {"symbol": Series.symbol, "source": Series.source, "interval": Series.interval,
          "kind": Series.kind, "bars": Series.bar_count, "first": Series.first_ts,
          "last": Series.last_ts, "collected": Series.updated_at}
 STREAM_BATCH_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class BarsPage:
-    rows: list[tuple]  # BAR_COLUMNS, newest first
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 @dataclass(frozen=True)
@@ -86,14 +75,14 @@ def span(db: Database, sid: int, start: int | None = None, end: int | None = Non
     return lo, hi
 
 
-def bars_page(db: Database, sid: int, page: int, per_page: int) -> BarsPage:
-    """The latest bars, newest first, one page of them."""
+def bars_page(db: Database, sid: int, page: int, per_page: int) -> Page[tuple]:
+    """The latest bars as tuples of BAR_COLUMNS, newest first, one page of them."""
     columns = [getattr(Bar, name) for name in BAR_COLUMNS]
     with db.read() as session:
         total = session.scalar(select(func.count()).select_from(Bar).where(Bar.series_id == sid)) or 0
         rows = session.execute(select(*columns).where(Bar.series_id == sid).order_by(Bar.ts.desc())
                                .offset((page - 1) * per_page).limit(per_page)).all()
-    return BarsPage([tuple(r) for r in rows], total, page, per_page)
+    return Page([tuple(r) for r in rows], total, page, per_page)
 
 
 def bars_in_range(db: Database, sid: int, start: int | None = None, end: int | None = None) -> list[tuple]:

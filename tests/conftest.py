@@ -391,3 +391,21 @@ def own_postgres():
     yield server
     server.stop()
     shutil.rmtree(base, ignore_errors=True)
+
+
+# --- fakes of the data sources ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def yahoo_fake_server():
+    from tests.fakes.yahoo import YahooFake
+
+    with YahooFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def yahoo_fake(yahoo_fake_server):
+    """A local Yahoo chart API with a clean request log and no pending failures."""
+    yahoo_fake_server.reset()
+    yield yahoo_fake_server
+    yahoo_fake_server.reset()

@@ -11,23 +11,9 @@ import pytest
 
 from tests.e2e import (assert_same_bars, chunk_numbers, finished, messages, refused, stored_bars, submit,
                        wait_alive, when)
-from tests.fakes.yahoo import YahooFake
 
 UTC = timezone.utc
 FAST = {"MDC_YAHOO_PACING_SECONDS": "0.01"}  # the fake needs no pacing; the rule is tested elsewhere
-
-
-@pytest.fixture(scope="module")
-def fake_server():
-    with YahooFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def yahoo_fake(fake_server):
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
 
 
 @pytest.fixture

@@ -26,19 +26,6 @@ def today() -> datetime:
     return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-@pytest.fixture(scope="module")
-def fake_server():
-    with YahooFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def yahoo_fake(fake_server):
-    """The module's fake, with a clean request log and no pending failures."""
-    fake_server.reset()
-    return fake_server
-
-
 @pytest.fixture
 def source(settings, yahoo_fake):
     src = YahooSource(replace(settings, yahoo_base_url=yahoo_fake.url), pacing_seconds=0)
