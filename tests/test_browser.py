@@ -1,59 +1,11 @@
 """A person in a real browser: headless Chromium (Debian's package) driven by Playwright,
 against the real web app and real collector processes."""
 
-import os
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import JSON, wait_for
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def screenshots(tmp_path) -> Path:
-    """docs/screenshots when MDC_UPDATE_SCREENSHOTS=1 (to refresh the README's pictures), else a tmp dir."""
-    return DOCS_SCREENSHOTS if os.environ.get("MDC_UPDATE_SCREENSHOTS") else tmp_path
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("MDC_REQUIRE_BROWSER"):
-            pytest.fail("Chromium not installed (apt-get install chromium)")
-        pytest.skip("Chromium not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
 
 
 def test_submit_follow_in_banner_until_completed(page, collectors, client, screenshots):

@@ -5,13 +5,12 @@ import io
 
 import pytest
 
-from tests.test_browser import browser, live_server, page  # noqa: F401  (shared fixtures)
 from tests.test_data import sim_frame, store
 
 pytestmark = pytest.mark.browser
 
 
-def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path):  # noqa: F811
+def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path, screenshots):
     store(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
     page.goto("/data")
     row = page.locator("tr[data-series='sim/AAPL/1h/trades']")
@@ -41,4 +40,4 @@ def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path):  # no
     rows = list(csv.reader(io.StringIO(path.read_text())))
     assert rows[0] == ["ts", "open", "high", "low", "close", "volume", "wap", "trades"]
     assert len(rows) == 1 + 12 and rows[1][0] == "2024-02-01T15:00:00Z"
-    page.screenshot(path="/tmp/mdcd/series.png", full_page=True)
+    page.screenshot(path=str(screenshots / "data-series.png"))
