@@ -58,7 +58,6 @@ class Registry:
 
         Collectors silent for longer than `keep_dead_seconds` are dropped from the index.
         """
-        now = time.time()
         self.prune(keep_dead_seconds)
         names = self.redis.zrevrange(self.index, 0, -1, withscores=True)
         pipe = self.redis.pipeline(transaction=False)

@@ -28,7 +28,6 @@ MAX_PAGE = 100_000
 @bp.post("/jobs")
 def create():
     """Submit one job per symbol; 303 to the job for browsers, 201 JSON, 422 with field errors."""
-    svc = services.get()
     fields = job_fields(request.form, option_names())
     values = dict(request.form.items())
     try:
