@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from .models import Series
 
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "wap", "trades")
-PG_BATCH_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -131,36 +130,46 @@ def _upsert_sqlite(session: Session, sid: int, rows: list[tuple]) -> tuple[int, 
     return new, changed - new
 
 
+# PostgreSQL: rows go to a session-local staging table by binary COPY (psycopg adapts
+# Python lists for unnest() element by element, which was 5x slower), then one INSERT ... SELECT
+# upserts them and the server counts what it inserted (xmax = 0) and what it changed.
+_PG_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS mdc_bar_stage (
+  series_id int4, ts int8, open float8, high float8, low float8, close float8,
+  volume float8, wap float8, trades float8
+) ON COMMIT DELETE ROWS
+"""
+_PG_STAGE_TYPES = ["int4", "int8"] + ["float8"] * 7
 _PG_UPSERT = """
-INSERT INTO bars (series_id, ts, open, high, low, close, volume, wap, trades)
-SELECT s, t, o, h, l, c, v, NULLIF(w, 'NaN'), NULLIF(n, 'NaN')::bigint
-FROM unnest(%s::int[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[],
-            %s::float8[], %s::float8[], %s::float8[], %s::float8[]) AS u(s, t, o, h, l, c, v, w, n)
-ON CONFLICT (series_id, ts) DO UPDATE SET
-  open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-  volume = excluded.volume, wap = excluded.wap, trades = excluded.trades
-WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.wap, bars.trades)
-  IS DISTINCT FROM
-      (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
-       excluded.wap, excluded.trades)
-RETURNING (xmax = 0)
+WITH written AS (
+  INSERT INTO bars (series_id, ts, open, high, low, close, volume, wap, trades)
+  SELECT series_id, ts, open, high, low, close, volume, NULLIF(wap, 'NaN'), NULLIF(trades, 'NaN')::bigint
+  FROM mdc_bar_stage
+  ON CONFLICT (series_id, ts) DO UPDATE SET
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = excluded.volume, wap = excluded.wap, trades = excluded.trades
+  WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.wap, bars.trades)
+    IS DISTINCT FROM
+        (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
+         excluded.wap, excluded.trades)
+  RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
 """
 
 
 def _upsert_postgresql(session: Session, rows: list[tuple]) -> tuple[int, int]:
-    # RETURNING yields one row per inserted or changed bar; xmax = 0 marks a fresh insert.
     dbapi = session.connection().connection.driver_connection
-    new = updated = 0
     with dbapi.cursor() as cur:
-        for start in range(0, len(rows), PG_BATCH_ROWS):
-            batch = rows[start:start + PG_BATCH_ROWS]
-            cur.execute(_PG_UPSERT, [list(col) for col in zip(*batch)])
-            for (inserted,) in cur.fetchall():
-                if inserted:
-                    new += 1
-                else:
-                    updated += 1
-    return new, updated
+        cur.execute(_PG_STAGE)
+        cur.execute("DELETE FROM mdc_bar_stage")  # in case of an earlier upsert in this transaction
+        with cur.copy("COPY mdc_bar_stage FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_PG_STAGE_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(_PG_UPSERT)
+        new, updated = cur.fetchone()
+    return int(new), int(updated)
 
 
 def _update_series(session: Session, sid: int, rows: Iterable[tuple], new: int) -> None:
