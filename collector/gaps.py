@@ -162,6 +162,25 @@ def nyse_sessions(first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return days[keep], opens[keep], closes[keep]
 
 
+PRE_MARKET = 5 * 3600 + 1800  # 04:00 before a 09:30 open
+AFTER_HOURS = 4 * 3600  # 20:00 after a 16:00 close
+
+
+def us_trading_windows(start: datetime, end: datetime, *, extended: bool = False) -> list[tuple[datetime, datetime]]:
+    """NYSE trading time within [start, end), oldest first: regular sessions (half days
+    and holidays included), or 04:00-20:00 New York time on session days when `extended`."""
+    days, opens, closes = nyse_sessions(int(start.timestamp()) - DAY, int(end.timestamp()) + DAY)
+    windows = []
+    lo_bound, hi_bound = start.timestamp(), end.timestamp()
+    for open_, close in zip(opens.tolist(), closes.tolist()):
+        lo = open_ - PRE_MARKET if extended else open_
+        hi = close + AFTER_HOURS if extended else close
+        lo, hi = max(lo, lo_bound), min(hi, hi_bound)
+        if lo < hi:
+            windows.append((datetime.fromtimestamp(lo, timezone.utc), datetime.fromtimestamp(hi, timezone.utc)))
+    return windows
+
+
 def _session_day(ts: np.ndarray) -> np.ndarray:
     """The New York date a daily bar belongs to, as a day number since 1970.
 

@@ -59,12 +59,14 @@ def test_a_day_of_five_second_bars_for_aapl(client, collector, gateway, db):
     expected = gateway.expected_bars("AAPL", "TRADES", 5, start, end)
     got = stored_bars(db, "ibkr", "AAPL", "5s", "trades")
     assert_same_bars(got, expected)
-    assert len(got) == 6.5 * 3600 / 5 and got.index.min().strftime("%H:%M") == "13:30"  # UTC
+    assert len(got) == 6.5 * 3600 / 5
+    assert got.index.min().tz_convert("America/New_York").strftime("%H:%M") == "09:30"  # stored in UTC
     assert job["rows_new"] == len(expected) and job["options"]["rth"] is True
-    assert job["progress"] == {"done": 24, "total": 24}
-    assert chunk_numbers(job) == [(k, 24) for k in range(1, 25)]
+    # only the 6.5 trading hours are asked for, an hour at a time: 7 requests, not 24
+    assert job["progress"] == {"done": 7, "total": 7}
+    assert chunk_numbers(job) == [(k, 7) for k in range(1, 8)]
     sent = gateway.requests_for()
-    assert len(sent) == 24 and {(r.duration, r.bar_size, r.format_date) for r in sent} == {("3600 S", "5 secs", 2)}
+    assert len(sent) == 7 and {(r.duration, r.bar_size, r.format_date) for r in sent} == {("3600 S", "5 secs", 2)}
     assert all(r.end_raw.endswith(" UTC") for r in sent)
 
 
@@ -185,11 +187,12 @@ def test_two_collectors_share_ib_pacing(settings, client, collectors, db):
         collectors.start("ib1", **env)
         collectors.start("ib2", **env)
         wait_alive(settings, {"ib1", "ib2"})
-        bodies = submit(client, **one_day(symbol="AAPL, MSFT, IBM"))  # 3 x 24 requests
+        # all hours (04:00-20:00 New York): 4 x 16 requests, more than the 60 a window allows
+        bodies = submit(client, **one_day(symbol="AAPL, MSFT, IBM, SPY", rth="false"))
         jobs = [finished(client, body["id"], timeout=60) for body in bodies]
-        assert [j["status"] for j in jobs] == ["COMPLETED"] * 3, [j["error"] for j in jobs]
+        assert [j["status"] for j in jobs] == ["COMPLETED"] * 4, [j["error"] for j in jobs]
         sent = gateway.requests_for()
-    assert len(sent) == 72 and gateway.pacing_violations == 0
+    assert len(sent) == 64 and gateway.pacing_violations == 0
     assert {j["collector"] for j in jobs} == {"ib1", "ib2"}
     assert len({r.client_id for r in sent}) == 2  # each collector has its own client id
     times = sorted(r.received for r in sent)
@@ -199,5 +202,5 @@ def test_two_collectors_share_ib_pacing(settings, client, collectors, db):
         assert any(m.startswith("waiting for IB pacing, resumes in") for j in jobs for m in messages(j))
     for job in jobs:
         symbol = job["symbol"]
-        assert_same_bars(stored_bars(db, "ibkr", symbol, "5s", "trades"),
-                         gateway.expected_bars(symbol, "TRADES", 5, when(job["start"]), when(job["end"])))
+        assert_same_bars(stored_bars(db, "ibkr", symbol, "5s", "trades_eth"),
+                         gateway.expected_bars(symbol, "TRADES", 5, when(job["start"]), when(job["end"]), rth=False))

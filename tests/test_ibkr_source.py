@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
+from collector.gaps import us_trading_windows
 from collector.sources import load_source
 from collector.sources.base import PermanentError, Request, TransientError
 from collector.sources.ib_pacing import IbPacer, PacingRules
@@ -78,7 +79,9 @@ def test_five_second_bars_for_a_day_come_in_hour_chunks_newest_first(source, fak
     assert str(bars.index.tz) == "UTC" and bars.index.name == "ts"
     assert len(bars) == 6.5 * 3600 / 5
     sent = fake.requests_for()
-    assert [r.end for r in sent] == [request.end - timedelta(hours=h) for h in range(24)]
+    ((open_, close),) = us_trading_windows(request.start, request.end)  # only the session is asked for
+    assert [r.end for r in sent] == [close - timedelta(hours=h) for h in range(7)]
+    assert close - open_ == timedelta(hours=6, minutes=30)
     assert {(r.duration, r.bar_size, r.what_to_show, r.use_rth, r.format_date) for r in sent} == {
         ("3600 S", "5 secs", "TRADES", True, 2)}
     assert all(r.end_raw.endswith(" UTC") for r in sent)
@@ -429,10 +432,32 @@ def test_valid_requests_pass_and_options_normalise(settings):
 ])
 def test_plan_is_newest_first_within_each_duration(settings, interval, span, count):
     end = recent_weekday()
-    chunks = IbkrSource(settings).plan(Request("AAPL", interval, end - timedelta(days=1), end))
+    # a non-US contract: no exchange calendar, so whole days are asked for
+    chunks = IbkrSource(settings).plan(Request("SAP", interval, end - timedelta(days=1), end, {"currency": "EUR"}))
     assert len(chunks) == count and chunks[0].end == end and chunks[-1].start == end - timedelta(days=1)
     assert all(c.end - c.start <= span for c in chunks)
     assert all(a.start == b.end for a, b in zip(chunks, chunks[1:]))
+
+
+@pytest.mark.parametrize("day, extended, count", [
+    ("2025-11-26", False, 7),   # a full session, 09:30-16:00 New York: 6.5 hours of 1-hour chunks
+    ("2025-11-27", False, 0),   # Thanksgiving: closed, nothing to ask for
+    ("2025-11-28", False, 4),   # half day, closes 13:00: 3.5 hours
+    ("2025-11-29", False, 0),   # Saturday
+    ("2025-11-26", True, 16),   # all hours: 04:00-20:00 New York
+])
+def test_small_us_bars_are_asked_for_trading_hours_only(settings, day, extended, count):
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    chunks = IbkrSource(settings).plan(Request("AAPL", "5s", start, start + timedelta(days=1), {"rth": not extended}))
+    assert len(chunks) == count
+    assert all(c.end - c.start <= timedelta(hours=1) for c in chunks)
+    assert all(a.start >= b.end for a, b in zip(chunks, chunks[1:]))  # newest first
+
+
+def test_a_month_of_five_second_bars_is_about_150_requests_not_720(settings):
+    start = datetime(2025, 10, 1, tzinfo=UTC)
+    chunks = IbkrSource(settings).plan(Request("AAPL", "5s", start, start + timedelta(days=30)))
+    assert 140 <= len(chunks) <= 160
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -91,16 +92,24 @@ def bar_values(symbol: str, what: str, t: int) -> tuple:
     return o, hi, lo, c, 100 + h % 10000, round((hi + lo + c) / 3, 4), 1 + (h >> 5) % 500
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+
+
 def bar_times(bar_seconds: int, start: datetime, end: datetime, rth: bool) -> list[int]:
-    """Epoch starts of the bars in [start, end): weekdays only; intraday bars within the
-    session (13:30-20:00 UTC regular hours, 08:00-24:00 otherwise), daily bars at the date's
-    00:00 UTC, weekly on Mondays, monthly on the 1st."""
+    """Epoch starts of the bars in [start, end): weekdays only; intraday bars within New York's
+    session (09:30-16:00 regular hours, 04:00-20:00 with extended hours, following daylight
+    saving time as the exchange does), daily bars at the date's 00:00 UTC, weekly on Mondays,
+    monthly on the 1st."""
     lo, hi = math.ceil(start.timestamp()), math.ceil(end.timestamp())
     if bar_seconds < 86400:
         first = -(-lo // bar_seconds) * bar_seconds
-        session = (13 * 3600 + 1800, 20 * 3600) if rth else (8 * 3600, 24 * 3600)
-        return [t for t in range(first, hi, bar_seconds)
-                if datetime.fromtimestamp(t, UTC).weekday() < 5 and session[0] <= t % 86400 < session[1]]
+        session = (9 * 60 + 30, 16 * 60) if rth else (4 * 60, 20 * 60)
+        times = []
+        for t in range(first, hi, bar_seconds):
+            local = datetime.fromtimestamp(t, NEW_YORK)
+            if local.weekday() < 5 and session[0] <= local.hour * 60 + local.minute < session[1]:
+                times.append(t)
+        return times
     times = []
     for t in range(-(-lo // 86400) * 86400, hi, 86400):
         day = datetime.fromtimestamp(t, UTC)
