@@ -118,3 +118,11 @@ def test_submit_when_redis_is_down_is_saved_and_says_so(make_app):
     client.post("/jobs", data={**FORM, "symbol": "MSFT"})
     page = client.get("/jobs/2")
     assert b"saved \xe2\x80\x94 it will start when Redis is reachable again" in page.data
+
+
+def test_cancel_never_redirects_off_site(client):
+    client.post("/jobs", data=FORM, headers=JSON)
+    response = client.post("/jobs/1/cancel", data={"next": "https://evil.example/phish"})
+    assert response.status_code == 303 and response.headers["Location"] == "/jobs/1"
+    local = client.post("/jobs/1/cancel", data={"next": "/jobs?tab=all"})
+    assert local.headers["Location"] == "/jobs?tab=all"

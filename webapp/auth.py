@@ -59,11 +59,11 @@ def check_request():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None, default: str | None = None) -> str:
     """Only local paths, so the login page cannot be used to redirect elsewhere."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("collect.index")
+    return default or url_for("collect.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -77,7 +77,7 @@ def login():
             session.clear()
             session["signed_in"] = True
             session.permanent = True
-            return redirect(_safe_next(request.form.get("next")), code=303)
+            return redirect(safe_next(request.form.get("next")), code=303)
         error = "That token is not right. It is the value of MDC_AUTH_TOKEN on the server."
     return render_template("login.html", error=error, next=request.values.get("next", "")), 401 if error else 200
 

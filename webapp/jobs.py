@@ -14,6 +14,7 @@ from collector.validation import ValidationError
 
 from . import services
 from .collect import form_context, option_names, submit_jobs
+from .auth import safe_next
 from .errors import wants_json
 from .forms import job_fields
 from .serialize import job_to_dict
@@ -160,7 +161,7 @@ def cancel(job_id: int):
         flash(f"Job #{job_id} stops after its current chunk.", "ok")
     else:
         flash(f"Job #{job_id} had already {job.status.lower().replace('completed', 'finished')}; nothing to cancel.", "warn")
-    return redirect(request.form.get("next") or url_for("jobs.detail", job_id=job_id), code=303)
+    return redirect(safe_next(request.form.get("next"), url_for("jobs.detail", job_id=job_id)), code=303)
 
 
 @bp.post("/jobs/<int:job_id>/retry")
