@@ -455,6 +455,6 @@ def live_server(app):
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(30_000)  # generous: CI machines are shared and slow at times
     yield page
     context.close()

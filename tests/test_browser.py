@@ -22,8 +22,8 @@ def test_submit_follow_in_banner_until_completed(page, collectors, client, scree
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "collect.png"))
     first = banner_job.locator(".progress").get_attribute("aria-valuenow")
-    wait_for(lambda: int(banner_job.locator(".progress").get_attribute("aria-valuenow")) > int(first),
-             timeout=20, message="banner progress to move")
+    wait_for(lambda: int(banner_job.locator(".progress").get_attribute("aria-valuenow") or 0) > int(first or 0),
+             timeout=30, message="banner progress to move")
     page.goto("/jobs?tab=all")  # the job may already be done on a busy machine: All always lists it
     page.locator("tr[data-job='1']").wait_for()
     page.screenshot(path=str(screenshots / "jobs-running.png"))
