@@ -85,7 +85,7 @@ def cmd_check(_args, settings: Settings, _parser) -> int:
     from .registry import Registry
 
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
-    live = Registry(client, settings.key_prefix).live_count()
+    live = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds).live_count()
     print(f"{live} collector{'s' * (live != 1)} alive")
     return 0 if live else 1
 

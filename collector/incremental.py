@@ -7,7 +7,8 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import gaps, series as store
+from . import gaps
+from . import series as store
 from .db import Database
 from .models import Series
 from .sources import Source

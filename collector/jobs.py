@@ -22,7 +22,13 @@ from .queue import Queue
 from .settings import Settings
 from .sources import Source, load_source
 from .timespec import utcnow
-from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_spec, split_symbols
+from .validation import (
+    MAX_SYMBOLS_PER_SUBMIT,
+    JobSpec,
+    ValidationError,
+    build_spec,
+    split_symbols,
+)
 
 log = logging.getLogger("mdc.jobs")
 

@@ -12,7 +12,14 @@ from typing import Any, Callable, Mapping
 
 from .sources import SOURCES, Source, source_label
 from .sources.base import Request
-from .timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, utcnow
+from .timespec import (
+    INTERVALS,
+    PERIODS,
+    TimeParseError,
+    parse_when,
+    period_start,
+    utcnow,
+)
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/&]{0,31}$|^\^[A-Z0-9.\-=]{1,31}$")
 MAX_SYMBOLS_PER_SUBMIT = 50

@@ -77,56 +77,39 @@ def _pg_bin() -> Path | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A throwaway PostgreSQL cluster, or a skip when the server is not installed.
+def new_postgres_cluster(prefix: str) -> "OwnPostgres":
+    """initdb a throwaway cluster (as the postgres user when we are root: initdb refuses
+    root), or skip / fail when PostgreSQL is not installed.
 
     CI installs Debian's postgresql package, so these tests always run there; set
     MDC_REQUIRE_POSTGRES=1 to turn a missing server into a failure.
     """
-    import getpass
-    import shutil
     import subprocess
-    import time
+    import tempfile
 
     bin_dir = _pg_bin()
     if bin_dir is None:
         if os.environ.get("MDC_REQUIRE_POSTGRES"):
             pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
         pytest.skip("PostgreSQL server not installed")
-    import tempfile
-
     # Not under pytest's tmp dir: that one is private to root, and the cluster runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="mdc-pg-"))
-    data = base / "data"
+    base = Path(tempfile.mkdtemp(prefix=prefix))
     run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root; run the cluster as the postgres user
+    if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run(run_as + [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mdc",
+    subprocess.run(run_as + [str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "mdc",
                              "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    proc = subprocess.Popen(run_as + [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
-                                      "-k", str(base), "-c", "listen_addresses=127.0.0.1",
-                                      "-c", "fsync=off", "-c", "synchronous_commit=off",
-                                      "-c", "full_page_writes=off"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import psycopg
+    return OwnPostgres(base, bin_dir, run_as)
 
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            psycopg.connect(f"host=127.0.0.1 port={port} user=mdc dbname=postgres", autocommit=True).close()
-            break
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("PostgreSQL did not start")
-            time.sleep(0.1)
-    yield {"port": port, "proc": proc, "getpass": getpass.getuser()}
-    proc.terminate()
-    proc.wait(20)
-    shutil.rmtree(base, ignore_errors=True)
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL cluster for the run; each test gets a database of its own in it."""
+    server = new_postgres_cluster("mdc-pg-").start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.base, ignore_errors=True)
 
 
 _dbs = itertools.count(1)
@@ -136,9 +119,9 @@ def _fresh_postgres_database(server) -> str:
     import psycopg
 
     name = f"mdc_{os.getpid()}_{next(_dbs)}"
-    with psycopg.connect(f"host=127.0.0.1 port={server['port']} user=mdc dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=mdc dbname=postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://mdc@127.0.0.1:{server['port']}/{name}"
+    return f"postgresql+psycopg://mdc@127.0.0.1:{server.port}/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -307,8 +290,8 @@ def own_redis_settings(settings, own_redis) -> Settings:
 @pytest.fixture
 def own_redis_manager(own_redis_settings, db):
     """A job manager on `own_redis` whose client gives up at once while Redis is down."""
-    from redis.retry import Retry
     from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     from collector.jobs import JobManager
     from collector.queue import Queue
@@ -374,26 +357,10 @@ class OwnPostgres:
 @pytest.fixture
 def own_postgres():
     """A PostgreSQL cluster for one test, so it can restart it mid-job."""
-    import shutil
-    import subprocess
-    import tempfile
-
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        if os.environ.get("MDC_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
-        pytest.skip("PostgreSQL server not installed")
-    base = Path(tempfile.mkdtemp(prefix="mdc-pg-own-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(run_as + [str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "mdc",
-                             "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    server = OwnPostgres(base, bin_dir, run_as).start()
+    server = new_postgres_cluster("mdc-pg-own-").start()
     yield server
     server.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    shutil.rmtree(server.base, ignore_errors=True)
 
 
 # --- fakes of the data sources ----------------------------------------------------------

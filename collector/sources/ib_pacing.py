@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 import uuid
@@ -22,30 +21,6 @@ import redis as redis_lib
 from .base import TransientError, WaitReporter
 
 log = logging.getLogger("mdc.ibkr")
-
-
-def tunable(settings, name: str, default: float, *, low: float, high: float) -> float:
-    """A number that tunes the IB source (timeouts, pacing scale), looked up as a Settings
-    field `name` if the project has one, else settings.extra[name], else the environment
-    variable MDC_{NAME}. A bad value is logged and the default used: the web app builds
-    sources too, and a page must not fail over a collector tuning knob.
-    """
-    var = f"MDC_{name.upper()}"
-    value = getattr(settings, name, None)
-    if value is None:
-        value = (getattr(settings, "extra", None) or {}).get(name)
-    if value is None or value == "":
-        value = os.environ.get(var)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not low <= number <= high:
-        log.warning("%s must be a number from %g to %g, got %r; using %g", var, low, high, value, default)
-        return default
-    return number
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from .ib_connection import (
     quiet_expected_ib_errors,
 )
 from .ib_errors import CONNECTIVITY_CODES, NoData, PacingViolation, classify
-from .ib_pacing import IbPacer, PacingRules, tunable
+from .ib_pacing import IbPacer, PacingRules
 
 # interval -> (IB barSizeSetting, durationStr per request, wall-clock span of one chunk).
 # A chunk never spans more than its duration covers: "1 M" is a calendar month (28 days
@@ -87,15 +87,12 @@ class IbkrSource:
                  connect_timeout: float | None = None, request_timeout: float | None = None,
                  backoff_base: float | None = None, clientid_ttl: float = 60.0):
         self.settings = settings
-        if pacing is None:
-            scale = tunable(settings, "ib_pacing_scale", 1.0, low=0.0001, high=1.0)
+        if pacing is None:  # the knobs are Settings fields, validated when settings are read
+            scale = settings.ib_pacing_scale
             pacing = PacingRules() if scale == 1.0 else PacingRules().scaled(scale)
-        if connect_timeout is None:
-            connect_timeout = tunable(settings, "ib_connect_timeout_seconds", 10.0, low=0.1, high=600)
-        if request_timeout is None:
-            request_timeout = tunable(settings, "ib_request_timeout_seconds", 120.0, low=0.1, high=3600)
-        if backoff_base is None:
-            backoff_base = tunable(settings, "ib_reconnect_seconds", 1.0, low=0.0, high=600)
+        connect_timeout = settings.ib_connect_timeout_seconds if connect_timeout is None else connect_timeout
+        request_timeout = settings.ib_request_timeout_seconds if request_timeout is None else request_timeout
+        backoff_base = settings.ib_reconnect_seconds if backoff_base is None else backoff_base
         self.request_timeout = request_timeout
         self.pacer = IbPacer(redis, settings.key_prefix, pacing)
         claim = ClientIdClaim(redis, settings.key_prefix, settings.ib_client_id, ttl=clientid_ttl)

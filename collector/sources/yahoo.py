@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,10 +23,26 @@ from yfinance import exceptions as yfe
 
 from ..settings import Settings
 from ..timespec import is_intraday, to_utc, utcnow
-from .base import (BAR_COLUMNS, Chunk, PermanentError, Request, SourceError, TransientError,
-                   WaitReporter, empty_bars)
-from .yahoo_limits import (DEFAULT_PACING_SECONDS, INTERVALS, LOOKBACK, YF_INTERVALS, Pacer,
-                           check_interval, check_lookback, check_symbol, chunk_span)
+from .base import (
+    BAR_COLUMNS,
+    Chunk,
+    PermanentError,
+    Request,
+    SourceError,
+    TransientError,
+    WaitReporter,
+    empty_bars,
+)
+from .yahoo_limits import (
+    INTERVALS,
+    LOOKBACK,
+    YF_INTERVALS,
+    Pacer,
+    check_interval,
+    check_lookback,
+    check_symbol,
+    chunk_span,
+)
 from .yahoo_session import YahooSession, configure_yfinance, yfinance_call
 
 log = logging.getLogger("mdc.yahoo")
@@ -62,7 +77,7 @@ class YahooSource:
                  timeout: float = 20.0):
         self.settings = settings
         if pacing_seconds is None:
-            pacing_seconds = _pacing_setting(settings)
+            pacing_seconds = settings.yahoo_pacing_seconds
         self.pacer = Pacer(redis, f"{settings.key_prefix}:pacing:yahoo", pacing_seconds)
         self.timeout = timeout
         self._session: YahooSession | None = None
@@ -244,26 +259,3 @@ def _floor30(moment: datetime) -> datetime:
 def _ceil30(moment: datetime) -> datetime:
     floored = _floor30(moment)
     return floored if floored == moment else floored + timedelta(minutes=30)
-
-
-def _pacing_setting(settings: Settings) -> float:
-    """Seconds between Yahoo requests, shared by every collector (default 0.5 s).
-
-    Read from a Settings field `yahoo_pacing_seconds` if the project adds one, else
-    settings.extra, else the environment variable MDC_YAHOO_PACING_SECONDS.
-    """
-    value = getattr(settings, "yahoo_pacing_seconds", None)
-    if value is None:
-        value = settings.extra.get("yahoo_pacing_seconds")
-    if value is None or value == "":
-        value = os.environ.get("MDC_YAHOO_PACING_SECONDS") or DEFAULT_PACING_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 60:
-        # Not fatal here: the web app builds sources too, and a page must not 500 over it.
-        log.warning("MDC_YAHOO_PACING_SECONDS must be a number of seconds from 0 to 60, got %r; "
-                    "using %s", value, DEFAULT_PACING_SECONDS)
-        seconds = DEFAULT_PACING_SECONDS
-    return seconds

@@ -48,7 +48,6 @@ SYMBOL_RE = re.compile(r"[A-Za-z0-9.\-^=]{1,20}")
 SYMBOL_HELP = ("use 1-20 letters, digits or . - ^ = as Yahoo writes it, "
                "e.g. MSFT, BRK-B, ^GSPC, EURUSD=X, ES=F")
 
-DEFAULT_PACING_SECONDS = 0.5
 REPORT_WAIT_AFTER = 1.0  # seconds; shorter waits are not worth a progress message
 
 

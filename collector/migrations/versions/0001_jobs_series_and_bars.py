@@ -6,10 +6,8 @@ Create Date: 2026-11-24
 
 Datetimes are naive UTC (collector.models.UTCDateTime adds the zone on read).
 """
-from alembic import op
 import sqlalchemy as sa
-
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
