@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.bars import upsert_bars  # noqa: E402
-from collector.db import Database  # noqa: E402
+from collector.store.db import Database  # noqa: E402
+from collector.store.upsert import upsert_bars  # noqa: E402
 
 
 def month_of_5s_bars(rows: int) -> pd.DataFrame:

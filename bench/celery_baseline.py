@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from celery import Celery  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
-from collector.bars import upsert_bars  # noqa: E402
-from collector.db import Database  # noqa: E402
-from collector.models import Job, JobStatus  # noqa: E402
 from collector.settings import Settings  # noqa: E402
 from collector.sources.base import Request  # noqa: E402
 from collector.sources.sim import SimSource  # noqa: E402
+from collector.store.db import Database  # noqa: E402
+from collector.store.models import Job, JobStatus  # noqa: E402
+from collector.store.upsert import upsert_bars  # noqa: E402
 from collector.timespec import utcnow  # noqa: E402
 
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6390/1")

@@ -57,8 +57,8 @@ def prepare(path: Path, rows: int, chart_rows: int) -> None:
     import numpy as np
     import pandas as pd
 
-    from collector.bars import upsert_bars
-    from collector.db import Database
+    from collector.store.db import Database
+    from collector.store.upsert import upsert_bars
 
     db = Database(f"sqlite:///{path}")
     db.migrate()

@@ -48,13 +48,13 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from collector.db import Database  # noqa: E402
 from collector.embedded import EmbeddedRedis, free_port  # noqa: E402
-from collector.jobs import JobManager  # noqa: E402
-from collector.models import FINISHED_STATUSES, Job, JobStatus  # noqa: E402
-from collector.queue import Queue  # noqa: E402
-from collector.registry import Registry  # noqa: E402
+from collector.jobs.manager import JobManager  # noqa: E402
+from collector.queue.registry import Registry  # noqa: E402
+from collector.queue.streams import Queue  # noqa: E402
 from collector.settings import Settings  # noqa: E402
+from collector.store.db import Database  # noqa: E402
+from collector.store.models import FINISHED_STATUSES, Job, JobStatus  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday: 5 days = 5 daily bars
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.db import Database  # noqa: E402
 from collector.embedded import EmbeddedRedis, free_port  # noqa: E402
-from collector.models import Job  # noqa: E402
 from collector.settings import Settings  # noqa: E402
+from collector.store.db import Database  # noqa: E402
+from collector.store.models import Job  # noqa: E402
 from collector.timespec import utcnow  # noqa: E402
 from webapp import create_app  # noqa: E402
 

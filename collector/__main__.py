@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args, settings: Settings, _parser) -> int:
-    from .worker import Collector, configure_logging
+    from .worker.loop import Collector, configure_logging
 
     collector = Collector(settings, name=args.name)
     configure_logging(collector.name, args.log_level)
@@ -82,7 +82,7 @@ def cmd_run(args, settings: Settings, _parser) -> int:
 
 
 def cmd_check(_args, settings: Settings, _parser) -> int:
-    from .registry import Registry
+    from .queue.registry import Registry
 
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
     live = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds).live_count()
@@ -91,7 +91,7 @@ def cmd_check(_args, settings: Settings, _parser) -> int:
 
 
 def cmd_migrate(_args, settings: Settings, _parser) -> int:
-    from .db import Database
+    from .store.db import Database
 
     Database(settings.sqlalchemy_url).migrate()
     print("database schema is up to date")
@@ -99,7 +99,7 @@ def cmd_migrate(_args, settings: Settings, _parser) -> int:
 
 
 def cmd_submit(args, settings: Settings, parser) -> int:
-    from .validation import ValidationError
+    from .jobs.validation import ValidationError
 
     options = {}
     for item in args.option:
@@ -130,7 +130,7 @@ def cmd_submit(args, settings: Settings, parser) -> int:
 
 
 def cmd_cleanup(args, settings: Settings, _parser) -> int:
-    from .cleanup import cleanup
+    from .jobs.cleanup import cleanup
 
     manager = _manager(settings)
     result = cleanup(manager.db, manager.queue, settings.retention_days if args.days is None else args.days)
@@ -139,9 +139,9 @@ def cmd_cleanup(args, settings: Settings, _parser) -> int:
 
 
 def _manager(settings: Settings):
-    from .db import Database
-    from .jobs import JobManager
-    from .queue import Queue
+    from .jobs.manager import JobManager
+    from .queue.streams import Queue
+    from .store.db import Database
 
     db = Database(settings.sqlalchemy_url)
     db.migrate()

@@ -131,7 +131,7 @@ def database_url(request, tmp_path) -> str:
         url = f"sqlite:///{tmp_path / 'mdc.db'}"
     else:
         url = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
-    from collector.db import Database
+    from collector.store.db import Database
 
     db = Database(url)
     db.migrate()
@@ -141,7 +141,7 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def db(settings):
-    from collector.db import Database
+    from collector.store.db import Database
 
     database = Database(settings.sqlalchemy_url)
     database.migrate()
@@ -151,7 +151,7 @@ def db(settings):
 
 @pytest.fixture
 def queue(redis_client, key_prefix):
-    from collector.queue import Queue
+    from collector.queue.streams import Queue
 
     q = Queue(redis_client, key_prefix)
     q.ensure_group()
@@ -160,7 +160,7 @@ def queue(redis_client, key_prefix):
 
 @pytest.fixture
 def manager(db, queue, settings):
-    from collector.jobs import JobManager
+    from collector.jobs.manager import JobManager
 
     return JobManager(db, queue, settings)
 
@@ -293,8 +293,8 @@ def own_redis_manager(own_redis_settings, db):
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    from collector.jobs import JobManager
-    from collector.queue import Queue
+    from collector.jobs.manager import JobManager
+    from collector.queue.streams import Queue
 
     client = redis.Redis.from_url(own_redis_settings.redis_url, decode_responses=True, socket_timeout=5,
                                   socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))

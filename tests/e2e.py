@@ -9,8 +9,8 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import select
 
-from collector.models import Bar, Series
 from collector.sources.base import BAR_COLUMNS
+from collector.store.models import Bar, Series
 from tests.conftest import JSON, wait_for
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -52,7 +52,7 @@ def wait_alive(settings, names: set[str], timeout: float = 60.0) -> None:
     """Until every named collector has sent a heartbeat (so work is shared from the start)."""
     import redis
 
-    from collector.registry import Registry
+    from collector.queue.registry import Registry
 
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     try:

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from collector.bars import upsert_bars
-from collector.db import Database
-from collector.models import Bar, Series
+from collector.store.db import Database
+from collector.store.models import Bar, Series
+from collector.store.upsert import upsert_bars
 
 
 def frame(n=100, start="2024-01-02 14:30", freq="1min", price=100.0):

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from collector import lifecycle
-from collector.cleanup import cleanup
-from collector.models import Job, JobStatus
+from collector.jobs import lifecycle
+from collector.jobs.cleanup import cleanup
+from collector.store.models import Job, JobStatus
 from collector.timespec import utcnow
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
@@ -61,7 +61,7 @@ def test_trims_queue_entries_by_age(db, queue):
 def test_cleanup_forgets_collectors_that_stopped_long_ago(db, queue):
     import time
 
-    from collector.registry import Registry
+    from collector.queue.registry import Registry
 
     registry = Registry(queue.redis, queue.prefix)
     queue.redis.zadd(registry.index, {"gone": time.time() - 3600})

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from collector import stats
-from collector.models import Bar, JobStatus
+from collector.queue import stats
 from collector.sources.sim import simulate
+from collector.store.models import Bar, JobStatus
 from tests.conftest import settings_env, wait_for
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL

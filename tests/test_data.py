@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collector.bars import upsert_bars
-from collector.db import Database
 from collector.sources.sim import simulate
+from collector.store.db import Database
+from collector.store.upsert import upsert_bars
 from tests.conftest import JSON
 
 HX = {"HX-Request": "true"}

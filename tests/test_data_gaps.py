@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collector import gaps
 from collector.sources.sim import simulate
+from collector.store import gaps
 from tests.conftest import JSON, wait_for
 from tests.test_data import sim_frame, store
 

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from collector.gaps import us_trading_windows
 from collector.sources import load_source
 from collector.sources.base import PermanentError, Request, TransientError
-from collector.sources.ib_pacing import IbPacer, PacingRules
-from collector.sources.ibkr import IbkrSource
+from collector.sources.ibkr.pacing import IbPacer, PacingRules
+from collector.sources.ibkr.source import IbkrSource
+from collector.store.gaps import us_trading_windows
 from tests.fakes.ib_gateway import NO_PERMISSION_TEXT, PACING_TEXT, FakeIbGateway
 
 UTC = timezone.utc

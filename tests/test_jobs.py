@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 import redis
 
-from collector import lifecycle
-from collector.models import JobStatus
+from collector.jobs import lifecycle
+from collector.store.models import JobStatus
 from collector.timespec import utcnow
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
@@ -108,8 +108,8 @@ def test_a_collector_that_lost_the_job_cannot_write(manager, db):
 
 
 def test_submit_while_redis_is_down_is_saved_then_published(db, settings):
-    from collector.jobs import JobManager
-    from collector.queue import Queue
+    from collector.jobs.manager import JobManager
+    from collector.queue.streams import Queue
 
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True)
     offline = JobManager(db, Queue(dead, settings.key_prefix), settings)
@@ -121,7 +121,7 @@ def test_submit_while_redis_is_down_is_saved_then_published(db, settings):
 def test_outbox_publishes_jobs_that_never_reached_the_stream(manager, db, queue):
     from sqlalchemy import update
 
-    from collector.models import Job
+    from collector.store.models import Job
 
     (result,) = manager.submit(SIM)
     queue.redis.delete(queue.stream)

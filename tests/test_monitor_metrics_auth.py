@@ -3,9 +3,10 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector import lifecycle, stats
-from collector.models import JobStatus
-from collector.registry import Registry
+from collector.jobs import lifecycle
+from collector.queue import stats
+from collector.queue.registry import Registry
+from collector.store.models import JobStatus
 from tests.conftest import JSON
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL

@@ -4,10 +4,16 @@ entries, warm and cold shutdown. Short timeouts keep each test to a few seconds.
 import signal
 import time
 
-from collector.models import JobStatus
-from collector.queue import GROUP
-from tests.test_collector import THREE_MONTHS, bar_count, expected_bars, finished, messages
+from collector.queue.streams import GROUP
+from collector.store.models import JobStatus
 from tests.conftest import wait_for
+from tests.test_collector import (
+    THREE_MONTHS,
+    bar_count,
+    expected_bars,
+    finished,
+    messages,
+)
 
 FAST = {"MDC_CLAIM_IDLE_SECONDS": "1"}
 

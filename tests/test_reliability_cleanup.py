@@ -2,7 +2,7 @@
 
 import time
 
-from collector.models import JobStatus
+from collector.store.models import JobStatus
 from tests.conftest import wait_for
 from tests.test_cleanup import make
 

@@ -6,10 +6,10 @@ import subprocess
 import sys
 import time
 
-from collector.db import Database
 from collector.embedded import port_open
-from collector.models import JobStatus
-from collector.queue import GROUP
+from collector.queue.streams import GROUP
+from collector.store.db import Database
+from collector.store.models import JobStatus
 from tests.conftest import wait_for
 from tests.test_collector import THREE_MONTHS, finished, messages
 from tests.test_reliability import assert_exact, running_on
@@ -126,10 +126,11 @@ def test_sqlite_locked_by_another_process_for_seconds_the_job_still_completes(ma
 def test_postgresql_restart_mid_job_the_job_completes_exactly(own_postgres, settings, tmp_path):
     import dataclasses
 
-    from collector.jobs import JobManager
-    from collector.queue import Queue
-    from tests.conftest import CollectorProcs
     import redis
+
+    from collector.jobs.manager import JobManager
+    from collector.queue.streams import Queue
+    from tests.conftest import CollectorProcs
 
     pg_settings = dataclasses.replace(settings, database_url=own_postgres.url)
     database = Database(own_postgres.url)

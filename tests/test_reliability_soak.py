@@ -12,8 +12,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from collector.models import Bar, Job
-from collector.queue import GROUP
+from collector.queue.streams import GROUP
+from collector.store.models import Bar, Job
 from tests.conftest import wait_for
 from tests.test_collector import expected_bars
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from collector.settings import Settings, SettingsError
-from collector.sources.ib_pacing import PacingRules
-from collector.sources.ibkr import IbkrSource
-from collector.sources.yahoo import YahooSource
+from collector.sources.ibkr.pacing import PacingRules
+from collector.sources.ibkr.source import IbkrSource
+from collector.sources.yahoo.source import YahooSource
 
 
 def test_ib_knobs_come_from_settings(settings):

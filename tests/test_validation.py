@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from collector.validation import ValidationError, split_symbols
+from collector.jobs.validation import ValidationError, split_symbols
 
 GOOD = {"source": "sim", "symbol": "AAPL", "interval": "1d", "period": "1mo"}
 

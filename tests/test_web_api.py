@@ -2,8 +2,8 @@
 
 import pytest
 
-from collector import lifecycle
-from collector.models import JobStatus
+from collector.jobs import lifecycle
+from collector.store.models import JobStatus
 from tests.conftest import JSON
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL

@@ -9,8 +9,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.e2e import (assert_same_bars, chunk_numbers, finished, messages, refused, stored_bars, submit,
-                       wait_alive, when)
+from tests.e2e import (
+    assert_same_bars,
+    chunk_numbers,
+    finished,
+    messages,
+    refused,
+    stored_bars,
+    submit,
+    wait_alive,
+    when,
+)
 
 UTC = timezone.utc
 FAST = {"MDC_YAHOO_PACING_SECONDS": "0.01"}  # the fake needs no pacing; the rule is tested elsewhere

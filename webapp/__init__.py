@@ -17,8 +17,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Htmx(app)
 
-    from . import auth, banner, collect, errors, filters, health, jobs, metrics, monitor, services
-    from . import data, data_actions
+    from . import (
+        auth,
+        banner,
+        collect,
+        data,
+        data_actions,
+        errors,
+        filters,
+        health,
+        jobs,
+        metrics,
+        monitor,
+        services,
+    )
 
     services.init_app(app)
     filters.init_app(app)

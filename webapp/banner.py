@@ -14,7 +14,7 @@ import redis
 from flask import Blueprint, make_response, render_template
 from sqlalchemy import select
 
-from collector.models import FINISHED_STATUSES, Job
+from collector.store.models import FINISHED_STATUSES, Job
 from collector.timespec import utcnow
 
 from . import services

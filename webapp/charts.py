@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 import numpy as np
 from markupsafe import Markup, escape
 
-from collector import series as store
-from collector.db import Database
+from collector.store import series as store
+from collector.store.db import Database
 from collector.timespec import interval_seconds
 
 WIDTH, HEIGHT = 960, 340

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from collector.incremental import missing_specs
+from collector.jobs.incremental import missing_specs
+from collector.jobs.validation import ValidationError, build_spec
 from collector.sources import SOURCES
 from collector.timespec import PERIODS
-from collector.validation import ValidationError, build_spec
 
 from . import services
 from .forms import job_fields

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, make_response, render_template, request, url_for
 from werkzeug.routing import BaseConverter
 
-from collector import series as store
-from collector.incremental import series_gaps
-from collector.models import Series
+from collector.jobs.incremental import series_gaps
 from collector.sources import SOURCES, source_label
+from collector.store import series as store
+from collector.store.models import Series
 from collector.timespec import TimeParseError, interval_seconds, is_intraday, parse_when
 
 from . import charts, exports, services

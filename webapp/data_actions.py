@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
-from collector import incremental
-from collector import series as store
-from collector.validation import ValidationError
+from collector.jobs import incremental
+from collector.jobs.validation import ValidationError
+from collector.store import series as store
 
 from . import services
 from .data import SERIES, find_series, series_url

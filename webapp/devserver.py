@@ -17,10 +17,9 @@ from pathlib import Path
 
 import redis
 
-from collector.db import Database
 from collector.embedded import EmbeddedRedis, port_open
 from collector.settings import EMBEDDED_REDIS_PORT, Settings, SettingsError
-
+from collector.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import redis
-
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 

@@ -18,9 +18,9 @@ from typing import Iterator
 import numpy as np
 from flask import Response
 
-from collector import series as store
-from collector.db import Database
-from collector.models import Series
+from collector.store import series as store
+from collector.store.db import Database
+from collector.store.models import Series
 
 HEADER = store.BAR_COLUMNS
 PARQUET_ROW_GROUP = 100_000

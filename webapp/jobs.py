@@ -5,16 +5,25 @@ from __future__ import annotations
 import re
 
 import redis
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from collector.cleanup import cleanup as run_cleanup
-from collector.jobs import TABS
+from collector.jobs.cleanup import cleanup as run_cleanup
+from collector.jobs.manager import TABS
+from collector.jobs.validation import ValidationError
 from collector.sources import SOURCES
-from collector.validation import ValidationError
 
 from . import services
-from .collect import form_context, option_names, submit_jobs
 from .auth import safe_next
+from .collect import form_context, option_names, submit_jobs
 from .errors import wants_json
 from .forms import job_fields
 from .serialize import job_to_dict

@@ -6,12 +6,16 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, literal_column, select
 
-from collector import stats
-from collector.models import Job, JobStatus
+from collector.queue import stats
+from collector.store.models import Job, JobStatus
 
 from . import services
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, make_response, render_template, request
 
-from collector import stats
+from collector.queue import stats
 from collector.timespec import utcnow
 
 from . import services

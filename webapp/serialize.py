@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import url_for
 
-from collector.models import Job
 from collector.sources import source_label
+from collector.store.models import Job
 
 
 def iso(value: datetime | None) -> str | None:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import redis
 from flask import Flask, current_app
 
-from collector.db import Database
-from collector.jobs import JobManager
-from collector.queue import Queue
-from collector.registry import Registry
+from collector.jobs.manager import JobManager
+from collector.queue.registry import Registry
+from collector.queue.streams import Queue
 from collector.settings import Settings
+from collector.store.db import Database
 
 
 @dataclass

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from .base import PermanentError, Source, SourceError, TransientError
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from collector.settings import Settings
 
 # name -> (module, class, label people see)
 SOURCES: dict[str, tuple[str, str, str]] = {
-    "yahoo": ("collector.sources.yahoo", "YahooSource", "Yahoo Finance"),
-    "ibkr": ("collector.sources.ibkr", "IbkrSource", "Interactive Brokers"),
+    "yahoo": ("collector.sources.yahoo.source", "YahooSource", "Yahoo Finance"),
+    "ibkr": ("collector.sources.ibkr.source", "IbkrSource", "Interactive Brokers"),
     "sim": ("collector.sources.sim", "SimSource", "Simulated"),
 }
 

@@ -15,8 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..settings import Settings
-from ..timespec import INTERVALS, describe_interval, interval_seconds, is_intraday
+from collector.settings import Settings
+from collector.timespec import (
+    INTERVALS,
+    describe_interval,
+    interval_seconds,
+    is_intraday,
+)
+
 from .base import PermanentError, Request, TransientError, chunk_range, empty_bars
 
 SESSION_OPEN_S = 14 * 3600 + 30 * 60

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING
 import redis
 from sqlalchemy import or_, select
 
-from . import lifecycle
-from .cleanup import cleanup
-from .db import retry_db
-from .models import ACTIVE_STATUSES, Job, JobStatus
-from .queue import Entry
-from .timespec import utcnow
+from collector.jobs import lifecycle
+from collector.jobs.cleanup import cleanup
+from collector.queue.streams import Entry
+from collector.store.db import retry_db
+from collector.store.models import ACTIVE_STATUSES, Job, JobStatus
+from collector.timespec import utcnow
 
 if TYPE_CHECKING:
-    from .worker import Collector
+    from .loop import Collector
 
 log = logging.getLogger("mdc.collector")
 

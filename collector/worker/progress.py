@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from . import stats
-from .models import Job, JobStatus
+from collector.queue import stats
+from collector.store.models import Job, JobStatus
 
 if TYPE_CHECKING:
-    from .worker import Collector
+    from .loop import Collector
 
 log = logging.getLogger("mdc.collector")
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 import redis as redis_lib
 
-from .base import TransientError, WaitReporter
+from collector.sources.base import TransientError, WaitReporter
 
 log = logging.getLogger("mdc.ibkr")
 

@@ -21,9 +21,8 @@ import yfinance as yf
 from curl_cffi.requests import exceptions as http
 from yfinance import exceptions as yfe
 
-from ..settings import Settings
-from ..timespec import is_intraday, to_utc, utcnow
-from .base import (
+from collector.settings import Settings
+from collector.sources.base import (
     BAR_COLUMNS,
     Chunk,
     PermanentError,
@@ -33,7 +32,9 @@ from .base import (
     WaitReporter,
     empty_bars,
 )
-from .yahoo_limits import (
+from collector.timespec import is_intraday, to_utc, utcnow
+
+from .limits import (
     INTERVALS,
     LOOKBACK,
     YF_INTERVALS,
@@ -43,7 +44,7 @@ from .yahoo_limits import (
     check_symbol,
     chunk_span,
 )
-from .yahoo_session import YahooSession, configure_yfinance, yfinance_call
+from .session import YahooSession, configure_yfinance, yfinance_call
 
 log = logging.getLogger("mdc.yahoo")
 

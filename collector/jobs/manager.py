@@ -15,13 +15,14 @@ import redis
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .db import Database
-from .models import ACTIVE_STATUSES, Job, JobStatus
-from .paging import Page
-from .queue import Queue
-from .settings import Settings
-from .sources import Source, load_source
-from .timespec import utcnow
+from collector.queue.streams import Queue
+from collector.settings import Settings
+from collector.sources import Source, load_source
+from collector.store.db import Database
+from collector.store.models import ACTIVE_STATUSES, Job, JobStatus
+from collector.store.paging import Page
+from collector.timespec import utcnow
+
 from .validation import (
     MAX_SYMBOLS_PER_SUBMIT,
     JobSpec,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from .sources import SOURCES, Source, source_label
-from .sources.base import Request
-from .timespec import (
+from collector.sources import SOURCES, Source, source_label
+from collector.sources.base import Request
+from collector.timespec import (
     INTERVALS,
     PERIODS,
     TimeParseError,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import redis
 
 if TYPE_CHECKING:
-    from .worker import Collector
+    from .loop import Collector
 
 log = logging.getLogger("mdc.collector")
 

@@ -15,10 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..gaps import US_EQUITY_RE, us_trading_windows
-from ..settings import Settings
-from ..timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
-from .base import (
+from collector.settings import Settings
+from collector.sources.base import (
     BAR_COLUMNS,
     Chunk,
     PermanentError,
@@ -28,14 +26,17 @@ from .base import (
     chunk_range,
     empty_bars,
 )
-from .ib_connection import (
+from collector.store.gaps import US_EQUITY_RE, us_trading_windows
+from collector.timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
+
+from .connection import (
     ClientIdClaim,
     IbConnection,
     import_ib,
     quiet_expected_ib_errors,
 )
-from .ib_errors import CONNECTIVITY_CODES, NoData, PacingViolation, classify
-from .ib_pacing import IbPacer, PacingRules
+from .errors import CONNECTIVITY_CODES, NoData, PacingViolation, classify
+from .pacing import IbPacer, PacingRules
 
 # interval -> (IB barSizeSetting, durationStr per request, wall-clock span of one chunk).
 # A chunk never spans more than its duration covers: "1 M" is a calendar month (28 days

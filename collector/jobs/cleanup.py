@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from .db import Database
-from .models import ACTIVE_STATUSES, FINISHED_STATUSES, Job
-from .queue import Queue
-from .registry import Registry
-from .timespec import utcnow
+from collector.queue.registry import Registry
+from collector.queue.streams import Queue
+from collector.store.db import Database
+from collector.store.models import ACTIVE_STATUSES, FINISHED_STATUSES, Job
+from collector.timespec import utcnow
 
 BATCH = 500
 

@@ -25,18 +25,19 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 from sqlalchemy.exc import DBAPIError
 
-from . import lifecycle
-from .db import Database, is_outage, retry_db
+from collector.jobs import lifecycle
+from collector.jobs.manager import JobManager
+from collector.queue.registry import Registry
+from collector.queue.streams import GROUP, Entry, Queue
+from collector.settings import Settings
+from collector.sources import PermanentError, Source, TransientError, load_source
+from collector.sources.base import Request
+from collector.store.db import Database, is_outage, retry_db
+from collector.store.models import Job, JobStatus
+
 from .heartbeat import Heartbeat, RedisHealth
-from .jobs import JobManager
-from .models import Job, JobStatus
 from .progress import Progress, backoff
-from .queue import GROUP, Entry, Queue
 from .recovery import Recovery
-from .registry import Registry
-from .settings import Settings
-from .sources import PermanentError, Source, TransientError, load_source
-from .sources.base import Request
 
 log = logging.getLogger("mdc.collector")
 

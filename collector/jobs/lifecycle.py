@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import case, func, update
 
-from .bars import UpsertCounts, upsert_bars
-from .db import Database
-from .models import Job, JobStatus
-from .timespec import utcnow
+from collector.store.db import Database
+from collector.store.models import Job, JobStatus
+from collector.store.upsert import UpsertCounts, upsert_bars
+from collector.timespec import utcnow
 
 
 class LostJob(Exception):

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from collector.models import Base
+from collector.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

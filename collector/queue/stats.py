@@ -14,10 +14,11 @@ from typing import Any
 import redis
 from sqlalchemy import func, select
 
-from .db import Database
-from .models import Job, JobStatus
-from .queue import GROUP, Queue
-from .timespec import utcnow
+from collector.store.db import Database
+from collector.store.models import Job, JobStatus
+from collector.timespec import utcnow
+
+from .streams import GROUP, Queue
 
 HOURLY_TTL_SECONDS = 8 * 86400
 

@@ -7,12 +7,13 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import gaps
-from . import series as store
-from .db import Database
-from .models import Series
-from .sources import Source
-from .timespec import interval_seconds
+from collector.sources import Source
+from collector.store import gaps
+from collector.store import series as store
+from collector.store.db import Database
+from collector.store.models import Series
+from collector.timespec import interval_seconds
+
 from .validation import JobSpec, ValidationError, build_spec
 
 MAX_FILL_JOBS = 20

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 
-from ..timespec import describe_interval
-from .base import TransientError, WaitReporter
+from collector.sources.base import TransientError, WaitReporter
+from collector.timespec import describe_interval
 
 # Shared vocabulary -> yfinance's interval names.
 YF_INTERVALS: dict[str, str] = {

@@ -23,8 +23,9 @@ from typing import Any, Awaitable, Callable
 
 import redis as redis_lib
 
-from .base import TransientError, WaitReporter
-from .ib_errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, unreachable_message
+from collector.sources.base import TransientError, WaitReporter
+
+from .errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, unreachable_message
 
 
 def import_ib() -> Any:

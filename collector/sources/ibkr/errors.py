@@ -7,7 +7,7 @@ See https://interactivebrokers.github.io/tws-api/message_codes.html
 
 from __future__ import annotations
 
-from .base import PermanentError, SourceError, TransientError
+from collector.sources.base import PermanentError, SourceError, TransientError
 
 # How long to stay away after IB itself reported a pacing violation. IB does not say;
 # a minute lets the identical-request and burst windows pass and keeps retries few.

@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .timespec import INTERVALS, interval_seconds, is_intraday
+from collector.timespec import INTERVALS, interval_seconds, is_intraday
 
 DAY = 86400
 # Plain US tickers as Yahoo and IB spell them (AAPL, SPY, BRK-B, BRK.B); indices (^GSPC),
@@ -128,7 +128,7 @@ def fill_ranges(report: GapReport, max_jobs: int) -> list[tuple[int, int]]:
 # --- the calendars ------------------------------------------------------------------------
 
 def _sim_expected(interval: str, first: int, last: int) -> np.ndarray:
-    from .sources.sim import bar_times
+    from collector.sources.sim import bar_times
 
     return bar_times(interval, pd.Timestamp(first, unit="s", tz="UTC"),
                      pd.Timestamp(last + 1, unit="s", tz="UTC"))
