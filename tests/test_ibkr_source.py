@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
+from collector.calendar import trading_windows
 from collector.sources import load_source
 from collector.sources.base import PermanentError, Request, TransientError
 from collector.sources.ibkr.pacing import IbPacer, PacingRules
 from collector.sources.ibkr.source import IbkrSource
-from collector.store.gaps import us_trading_windows
 from tests.fakes.ib_gateway import NO_PERMISSION_TEXT, PACING_TEXT, FakeIbGateway
 
 UTC = timezone.utc
@@ -79,7 +79,7 @@ def test_five_second_bars_for_a_day_come_in_hour_chunks_newest_first(source, fak
     assert str(bars.index.tz) == "UTC" and bars.index.name == "ts"
     assert len(bars) == 6.5 * 3600 / 5
     sent = fake.requests_for()
-    ((open_, close),) = us_trading_windows(request.start, request.end)  # only the session is asked for
+    ((open_, close),) = trading_windows(request.start, request.end)  # only the session is asked for
     assert [r.end for r in sent] == [close - timedelta(hours=h) for h in range(7)]
     assert close - open_ == timedelta(hours=6, minutes=30)
     assert {(r.duration, r.bar_size, r.what_to_show, r.use_rth, r.format_date) for r in sent} == {

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collector.calendar import sim_bar_times
 from collector.settings import Settings
 from collector.timespec import (
     INTERVALS,
@@ -25,8 +26,6 @@ from collector.timespec import (
 
 from .base import PermanentError, Request, TransientError, chunk_range, empty_bars
 
-SESSION_OPEN_S = 14 * 3600 + 30 * 60
-SESSION_CLOSE_S = 21 * 3600
 BARS_PER_CHUNK = 20_000
 MAX_BARS_PER_JOB = 5_000_000
 KINDS = ("trades", "midpoint", "bid", "ask")
@@ -112,32 +111,6 @@ def _valid_fail(mode: str) -> bool:
     return kind in ("permanent", "transient") and at.isdigit()
 
 
-def bar_times(interval: str, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    """Epoch seconds of the bars starting in [start, end), on the simulated calendar."""
-    step = interval_seconds(interval)
-    lo, hi = int(start.timestamp()), int(end.timestamp())
-    first = -(-lo // step) * step
-    if interval in ("1w", "1mo", "3mo") or step >= 86400:
-        days = pd.date_range(pd.Timestamp(lo, unit="s", tz="UTC").normalize(), end, freq="D", inclusive="left")
-        if interval == "1w":
-            days = days[days.day_of_week == 0]
-        elif interval == "1mo":
-            days = days[days.day == 1]
-        elif interval == "3mo":
-            days = days[(days.day == 1) & (days.month % 3 == 1)]
-        elif interval == "5d":
-            days = days[days.day_of_week == 0]
-        else:
-            days = days[days.day_of_week < 5]
-        ts = days.as_unit("s").asi8
-        return ts[(ts >= lo) & (ts < hi)]
-    ts = np.arange(first, hi, step, dtype=np.int64)
-    seconds_of_day = ts % 86400
-    weekday = ((ts // 86400) + 3) % 7  # 1970-01-01 was a Thursday (3)
-    keep = (weekday < 5) & (seconds_of_day >= SESSION_OPEN_S) & (seconds_of_day < SESSION_CLOSE_S)
-    return ts[keep]
-
-
 def _noise(seed: int, ts: np.ndarray, salt: int) -> np.ndarray:
     """Uniform [0, 1) from a splitmix64 hash of (seed, ts, salt): stateless and vectorised."""
     with np.errstate(over="ignore"):
@@ -160,7 +133,7 @@ def _price(seed: int, base: float, ts: np.ndarray) -> np.ndarray:
 
 def simulate(symbol: str, interval: str, kind: str, start, end) -> pd.DataFrame:
     """The simulated bars of one series between start (inclusive) and end (exclusive)."""
-    ts = bar_times(interval, pd.Timestamp(start), pd.Timestamp(end))
+    ts = sim_bar_times(interval, pd.Timestamp(start), pd.Timestamp(end))
     if ts.size == 0:
         return empty_bars()
     seed = int.from_bytes(hashlib.sha256(f"{symbol}|{interval}".encode()).digest()[:8], "big")

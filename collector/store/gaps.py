@@ -12,24 +12,18 @@ Three ways to know what "missing" means:
 
 from __future__ import annotations
 
-import re
-import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from functools import lru_cache
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
+from collector import calendar
+from collector.calendar import DAY
 from collector.timespec import INTERVALS, interval_seconds, is_intraday
 
-DAY = 86400
-# Plain US tickers as Yahoo and IB spell them (AAPL, SPY, BRK-B, BRK.B); indices (^GSPC),
-# currencies (EURUSD=X), futures (ES=F) and anything else have no single exchange calendar.
-US_EQUITY_RE = re.compile(r"^[A-Z]{1,5}([.\-][A-Z]{1,2})?$")
 LARGEST_SHOWN = 10
 KEPT_GAPS = 2000
-NY = "America/New_York"
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,7 @@ def method_for(source: str, symbol: str, interval: str) -> str:
     calendared = interval in INTERVALS and (is_intraday(interval) or interval == "1d")
     if source == "sim" and calendared:
         return "sim"
-    if source in ("yahoo", "ibkr") and calendared and US_EQUITY_RE.match(symbol):
+    if source in ("yahoo", "ibkr") and calendared and calendar.is_us_equity(symbol):
         return "nyse"
     return "largest"
 
@@ -128,72 +122,13 @@ def fill_ranges(report: GapReport, max_jobs: int) -> list[tuple[int, int]]:
 # --- the calendars ------------------------------------------------------------------------
 
 def _sim_expected(interval: str, first: int, last: int) -> np.ndarray:
-    from collector.sources.sim import bar_times
-
-    return bar_times(interval, pd.Timestamp(first, unit="s", tz="UTC"),
-                     pd.Timestamp(last + 1, unit="s", tz="UTC"))
-
-
-@lru_cache(maxsize=None)
-def _nyse_year(year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NYSE sessions of one year: (day number since 1970, open, close) as epoch seconds."""
-    import pandas_market_calendars as mcal
-
-    with warnings.catch_warnings():
-        # pandas-market-calendars 5.5 still calls APIs pandas 3 deprecates; not our code.
-        warnings.filterwarnings("ignore", module=r"pandas_market_calendars\b.*")
-        schedule = mcal.get_calendar("NYSE").schedule(start_date=f"{year}-01-01", end_date=f"{year}-12-31")
-    days = (schedule.index.as_unit("s").asi8 // DAY).astype(np.int64)
-    opens = pd.DatetimeIndex(schedule["market_open"]).as_unit("s").asi8.astype(np.int64)
-    closes = pd.DatetimeIndex(schedule["market_close"]).as_unit("s").asi8.astype(np.int64)
-    return days, opens, closes
-
-
-def nyse_sessions(first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sessions whose day lies between the days of two epoch times (inclusive)."""
-    y0 = datetime.fromtimestamp(first, timezone.utc).year
-    y1 = datetime.fromtimestamp(last, timezone.utc).year
-    parts = [_nyse_year(y) for y in range(max(y0, 1900), min(y1, 2199) + 1)]
-    if not parts:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty, empty
-    days, opens, closes = (np.concatenate(col) for col in zip(*parts))
-    keep = (days >= first // DAY) & (days <= last // DAY)
-    return days[keep], opens[keep], closes[keep]
-
-
-PRE_MARKET = 5 * 3600 + 1800  # 04:00 before a 09:30 open
-AFTER_HOURS = 4 * 3600  # 20:00 after a 16:00 close
-
-
-def us_trading_windows(start: datetime, end: datetime, *, extended: bool = False) -> list[tuple[datetime, datetime]]:
-    """NYSE trading time within [start, end), oldest first: regular sessions (half days
-    and holidays included), or 04:00-20:00 New York time on session days when `extended`."""
-    days, opens, closes = nyse_sessions(int(start.timestamp()) - DAY, int(end.timestamp()) + DAY)
-    windows = []
-    lo_bound, hi_bound = start.timestamp(), end.timestamp()
-    for open_, close in zip(opens.tolist(), closes.tolist()):
-        lo = open_ - PRE_MARKET if extended else open_
-        hi = close + AFTER_HOURS if extended else close
-        lo, hi = max(lo, lo_bound), min(hi, hi_bound)
-        if lo < hi:
-            windows.append((datetime.fromtimestamp(lo, timezone.utc), datetime.fromtimestamp(hi, timezone.utc)))
-    return windows
-
-
-def _session_day(ts: np.ndarray) -> np.ndarray:
-    """The New York date a daily bar belongs to, as a day number since 1970.
-
-    Bars stamped at 00:00 UTC of their date (how mdc stores daily bars), at New York
-    midnight, or at the open all land on the right date once six hours are added.
-    """
-    local = pd.DatetimeIndex(pd.to_datetime(ts + 6 * 3600, unit="s", utc=True)).tz_convert(NY)
-    return (local.tz_localize(None).normalize().as_unit("s").asi8 // DAY).astype(np.int64)
+    return calendar.sim_bar_times(interval, pd.Timestamp(first, unit="s", tz="UTC"),
+                                  pd.Timestamp(last + 1, unit="s", tz="UTC"))
 
 
 def _nyse_daily(ts: np.ndarray) -> list[Gap]:
-    stored = np.unique(_session_day(ts))
-    days, _, _ = nyse_sessions(int(stored[0]) * DAY, int(stored[-1]) * DAY)
+    stored = np.unique(calendar.session_day(ts))
+    days, _, _ = calendar.sessions(int(stored[0]) * DAY, int(stored[-1]) * DAY)
     return _missing_runs(stored, days, 1, scale=DAY)
 
 
@@ -212,7 +147,7 @@ def _missing_runs(present: np.ndarray, expected: np.ndarray, step: int, scale: i
 
 def _nyse_intraday(ts: np.ndarray, step: int) -> list[Gap]:
     """Regular-session time that no bar covers, one gap per stretch without bars."""
-    _, opens, closes = nyse_sessions(int(ts[0]), int(ts[-1]))
+    _, opens, closes = calendar.sessions(int(ts[0]), int(ts[-1]))
     covered_to = np.maximum.accumulate(ts + step)
     hole = ts[1:] > covered_to[:-1]
     gap_lo, gap_hi = covered_to[:-1][hole], ts[1:][hole]
@@ -238,7 +173,3 @@ def _largest(ts: np.ndarray, step: int) -> GapReport:
     top = big[np.argsort(-spaces[big], kind="stable")[:LARGEST_SHOWN]]
     gaps = [Gap(int(ts[i]) + step, int(ts[i + 1]), None) for i in top]
     return GapReport("largest", "bars", gaps, int(big.size), None)
-
-
-def day_of(epoch: int) -> date:
-    return datetime.fromtimestamp(epoch, timezone.utc).date()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from collector.calendar import is_us_equity, trading_windows
 from collector.settings import Settings
 from collector.sources.base import (
     BAR_COLUMNS,
@@ -26,7 +27,6 @@ from collector.sources.base import (
     chunk_range,
     empty_bars,
 )
-from collector.store.gaps import US_EQUITY_RE, us_trading_windows
 from collector.timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
 
 from .connection import (
@@ -171,12 +171,12 @@ class IbkrSource:
         span = BAR_SIZES[request.interval][2]
         start, end = to_utc(request.start), to_utc(request.end)
         if interval_seconds(request.interval) <= SMALL_BAR_SECONDS and options["currency"] == "USD" \
-                and US_EQUITY_RE.match(request.symbol):
+                and is_us_equity(request.symbol):
             # Small bars cost the most pacing (60 requests per 10 minutes): ask only for the
             # hours the exchange trades, newest session first, instead of nights, weekends
             # and holidays that answer "no data" (a month of 5-second bars: ~150 requests, not 720).
             chunks: list[Chunk] = []
-            for lo, hi in reversed(us_trading_windows(start, end, extended=not options["rth"])):
+            for lo, hi in reversed(trading_windows(start, end, extended=not options["rth"])):
                 chunks += chunk_range(lo, hi, span, backwards=True)
             return chunks
         return chunk_range(start, end, span, backwards=True)
