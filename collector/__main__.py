@@ -71,27 +71,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args, settings: Settings, _parser) -> int:
-    from .worker.loop import Collector, configure_logging
+    from .worker import Collector, configure_logging
 
     collector = Collector(settings, name=args.name)
     configure_logging(collector.name, args.log_level)
-    collector.db.migrate()
+    collector.services.db.migrate()
     collector.install_signal_handlers()
     collector.run(burst=args.burst)
     return 0
 
 
 def cmd_check(_args, settings: Settings, _parser) -> int:
+    from .queue.client import redis_client
     from .queue.registry import Registry
 
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
+    client = redis_client(settings.redis_url, "cli")
     live = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds).live_count()
     print(f"{live} collector{'s' * (live != 1)} alive")
     return 0 if live else 1
 
 
 def cmd_migrate(_args, settings: Settings, _parser) -> int:
-    from .store.db import Database
+    from .store import Database
 
     Database(settings.sqlalchemy_url).migrate()
     print("database schema is up to date")
@@ -130,24 +131,16 @@ def cmd_submit(args, settings: Settings, parser) -> int:
 
 
 def cmd_cleanup(args, settings: Settings, _parser) -> int:
-    from .jobs.cleanup import cleanup
-
-    manager = _manager(settings)
-    result = cleanup(manager.db, manager.queue, settings.retention_days if args.days is None else args.days)
-    print(result.summary())
+    print(_manager(settings).cleanup(args.days).summary())
     return 0
 
 
 def _manager(settings: Settings):
-    from .jobs.manager import JobManager
-    from .queue.streams import Queue
-    from .store.db import Database
+    from .connect import connect
 
-    db = Database(settings.sqlalchemy_url)
-    db.migrate()
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5,
-                                  socket_connect_timeout=3)
-    return JobManager(db, Queue(client, settings.key_prefix, events_maxlen=settings.events_maxlen), settings)
+    services = connect(settings, "cli")
+    services.db.migrate()
+    return services.jobs
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "migrate": cmd_migrate, "submit": cmd_submit,

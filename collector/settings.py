@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, get_type_hints
+
+from .parse import YES_NO_HELP, parse_bool
 
 
 class SettingsError(ValueError):
@@ -83,7 +85,6 @@ class Settings:
     """MDC_WEB_PORT: port of the web app started by `make run`."""
     collectors: int = 2
     """MDC_COLLECTORS: collector processes started by `make run`."""
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -99,15 +100,14 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         """Read settings from `env` (default os.environ); bad values raise SettingsError."""
         env = os.environ if env is None else env
+        types = get_type_hints(cls)
         values: dict[str, object] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
-            var = _ENV_NAMES.get(f.name, "MDC_" + f.name.upper())
+            var = env_name(f.name)
             raw = env.get(var)
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(var, raw, f.type)
+            values[f.name] = _convert(var, raw, types[f.name])
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -142,23 +142,15 @@ def env_name(field_name: str) -> str:
     return _ENV_NAMES.get(field_name, "MDC_" + field_name.upper())
 
 
-def _convert(var: str, raw: str, type_name: object) -> object:
-    kind = str(type_name)
+def _convert(var: str, raw: str, kind: type) -> object:
+    """The environment's text as the field's type; SettingsError says what was expected."""
+    if kind is bool:
+        value = parse_bool(raw)
+        if value is None:
+            raise SettingsError(f"{var} must be {YES_NO_HELP}, got {raw!r}")
+        return value
     try:
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind == "Path":
-            return Path(raw)
-        if kind == "bool":
-            lowered = raw.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
+        return kind(raw)
     except ValueError:
-        expected = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(kind, "valid")
+        expected = {int: "a whole number", float: "a number"}.get(kind, "valid")
         raise SettingsError(f"{var} must be {expected}, got {raw!r}") from None
-    return raw

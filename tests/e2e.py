@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from collector.sources.base import BAR_COLUMNS
 from collector.store.models import Bar, Series
-from tests.conftest import JSON, wait_for
+from tests.helpers import JSON, wait_for
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 

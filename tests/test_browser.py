@@ -3,9 +3,14 @@ against the real web app and real collector processes."""
 
 import pytest
 
-from tests.conftest import JSON, wait_for
+from tests.helpers import JSON, wait_for
 
 pytestmark = pytest.mark.browser
+
+
+def settle(page):
+    """Wait until no htmx request is in flight (the form redraws its source fields)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
 
 
 def test_submit_follow_in_banner_until_completed(page, collectors, client, screenshots):
@@ -13,7 +18,9 @@ def test_submit_follow_in_banner_until_completed(page, collectors, client, scree
     page.goto("/collect")
     page.fill("input[name=symbol]", "AAPL")
     page.select_option("select[name=period]", "3mo")
+    settle(page)
     page.select_option("select[name=interval]", "1m")
+    settle(page)
     page.fill("input[name=delay]", "1")
     page.click("button[type=submit]")
     page.get_by_text("Job #1 (AAPL) queued — follow it in the banner").wait_for()

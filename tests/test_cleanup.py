@@ -1,44 +1,20 @@
 """Retention cleanup: only finished jobs older than the limit go, with their event streams."""
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import update
 
-from collector.jobs import lifecycle
-from collector.jobs.cleanup import cleanup
-from collector.store.models import Job, JobStatus
-from collector.timespec import utcnow
+from collector.store.models import JobStatus
+from tests.helpers import make_aged_job
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
-SIM = {"source": "sim", "interval": "1d", "period": "1mo"}
-
-
-def make(manager, db, symbol, status, age_days):
-    (result,) = manager.submit({**SIM, "symbol": symbol})
-    job_id = result.job.id
-    if status != JobStatus.PENDING:
-        lifecycle.claim(db, job_id, "c1")
-    if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
-        lifecycle.finish(db, job_id, "c1", status)
-    manager.queue.add_event(job_id, state=status, message="x")
-    when = utcnow() - timedelta(days=age_days)
-    with db.write() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(
-            created_at=when, finished_at=when if status in ("COMPLETED", "FAILED", "CANCELLED") else None,
-            published_at=when))
-    return job_id
-
-
 def test_removes_only_finished_jobs_older_than_the_limit(manager, db, queue):
-    old_done = make(manager, db, "A", JobStatus.COMPLETED, 8)
-    old_failed = make(manager, db, "B", JobStatus.FAILED, 30)
-    recent_done = make(manager, db, "C", JobStatus.COMPLETED, 6)
-    old_running = make(manager, db, "D", JobStatus.RUNNING, 9)
-    old_pending = make(manager, db, "E", JobStatus.PENDING, 9)
+    old_done = make_aged_job(manager, db, "A", JobStatus.COMPLETED, 8)
+    old_failed = make_aged_job(manager, db, "B", JobStatus.FAILED, 30)
+    recent_done = make_aged_job(manager, db, "C", JobStatus.COMPLETED, 6)
+    old_running = make_aged_job(manager, db, "D", JobStatus.RUNNING, 9)
+    old_pending = make_aged_job(manager, db, "E", JobStatus.PENDING, 9)
 
-    result = cleanup(db, queue, 7)
+    result = manager.cleanup(7)
     assert result.jobs_removed == 2 and result.event_streams_removed == 2
     assert manager.get(old_done) is None and manager.get(old_failed) is None
     for kept in (recent_done, old_running, old_pending):
@@ -50,15 +26,15 @@ def test_removes_only_finished_jobs_older_than_the_limit(manager, db, queue):
     assert "Removed 2 finished jobs older than 7 days" in result.summary()
 
 
-def test_trims_queue_entries_by_age(db, queue):
+def test_trims_queue_entries_by_age(manager, queue):
     queue.redis.xadd(queue.stream, {"job_id": "1"}, id="1000-0")  # 1970: very old
     queue.publish(2)
-    result = cleanup(db, queue, 7)
+    result = manager.cleanup(7)
     assert result.queue_entries_trimmed == 1
     assert queue.redis.xlen(queue.stream) == 1
 
 
-def test_cleanup_forgets_collectors_that_stopped_long_ago(db, queue):
+def test_cleanup_forgets_collectors_that_stopped_long_ago(manager, queue):
     import time
 
     from collector.queue.registry import Registry
@@ -66,6 +42,6 @@ def test_cleanup_forgets_collectors_that_stopped_long_ago(db, queue):
     registry = Registry(queue.redis, queue.prefix)
     queue.redis.zadd(registry.index, {"gone": time.time() - 3600})
     registry.beat("alive")
-    result = cleanup(db, queue, 7)
+    result = manager.cleanup(7)
     assert result.collectors_forgotten == 1 and "forgot 1 stopped collector." in result.summary()
     assert [c["name"] for c in registry.collectors()] == ["alive"]

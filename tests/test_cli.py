@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import settings_env
+from tests.helpers import settings_env
 
 
 def run(settings, *args):

@@ -8,33 +8,20 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from collector.queue import stats
+from collector.queue import QueueStats
 from collector.sources.sim import simulate
 from collector.store.models import Bar, JobStatus
-from tests.conftest import settings_env, wait_for
+from tests.helpers import (
+    THREE_MONTHS,
+    bar_count,
+    expected_bars,
+    finished,
+    messages,
+    settings_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
-
-THREE_MONTHS = {"source": "sim", "symbol": "AAPL", "interval": "1m", "period": "3mo"}
-
-
-def finished(manager, job_id, timeout=30):
-    return wait_for(lambda: (j := manager.get(job_id)) and j.status in ("COMPLETED", "FAILED", "CANCELLED") and j,
-                    timeout=timeout, message=f"job {job_id} to finish")
-
-
-def expected_bars(job):
-    return len(simulate(job.symbol, job.interval, job.kind, job.start, job.end))
-
-
-def bar_count(db):
-    with db.read() as session:
-        return session.scalar(select(func.count()).select_from(Bar))
-
-
-def messages(queue, job_id):
-    return [e["message"] for e in queue.events(job_id)]
-
 
 def test_sim_job_end_to_end_then_again_unchanged_then_updated(manager, collectors, db, queue):
     collectors.start("c1")
@@ -45,7 +32,7 @@ def test_sim_job_end_to_end_then_again_unchanged_then_updated(manager, collector
     assert n > 10_000 and job.rows_new == n and bar_count(db) == n
     assert job.progress_done == job.progress_total > 1
     assert queue.last_event(job.id)["state"] == "COMPLETED"
-    assert stats.bars_total(queue.redis, queue.prefix) == {"sim": n}  # what the monitor and /metrics show
+    assert QueueStats(queue).bars_total() == {"sim": n}  # what the monitor and /metrics show
 
     again = manager.retry(job.id)
     second = finished(manager, again.job.id)

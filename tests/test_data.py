@@ -1,8 +1,7 @@
 """The Data page: series list, series page, chart, CSV and Parquet exports, bad input.
-Exports run on SQLite and PostgreSQL alike (`data_client`)."""
+Exports run on SQLite and PostgreSQL alike (marked both_databases)."""
 
 import csv
-import dataclasses
 import io
 import re
 
@@ -10,21 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collector.sources.sim import simulate
-from collector.store.db import Database
-from collector.store.upsert import upsert_bars
-from tests.conftest import JSON
+from tests.helpers import JSON, sim_frame, store_bars
 
 HX = {"HX-Request": "true"}
-
-
-def store(db, frame, source="sim", symbol="AAPL", interval="1h", kind="trades"):
-    with db.write() as session:
-        return upsert_bars(session, source=source, symbol=symbol, interval=interval, kind=kind, frame=frame)
-
-
-def sim_frame(symbol="AAPL", interval="1h", start="2024-01-01", end="2024-03-01", kind="trades"):
-    return simulate(symbol, interval, kind, pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
 
 
 def odd_frame() -> pd.DataFrame:
@@ -38,25 +25,15 @@ def odd_frame() -> pd.DataFrame:
 
 
 @pytest.fixture
-def data_client(database_url, settings):
-    """A client on a fresh SQLite or PostgreSQL database, and that database."""
-    from webapp import create_app
-
-    db = Database(database_url)
-    app = create_app({"TESTING": True, "SECRET_KEY": "test",
-                      "MDC_SETTINGS": dataclasses.replace(settings, database_url=database_url)})
-    yield app.test_client(), db
-    db.dispose()
-    services = app.extensions.get("mdc")
-    if services is not None:  # the app's own engine: close its connections before the database goes
-        services.db.dispose()
-        services.redis.close()
+def data_client(client, db):
+    """A client and its database (on SQLite and PostgreSQL for tests marked both_databases)."""
+    return client, db
 
 
 def test_list_shows_series_with_counts_filters_and_sorting(client, db):
-    store(db, sim_frame())
-    store(db, sim_frame("MSFT", "1d", "2023-01-01", "2024-01-01"), symbol="MSFT", interval="1d")
-    store(db, sim_frame(kind="bid"), kind="bid")
+    store_bars(db, sim_frame())
+    store_bars(db, sim_frame("MSFT", "1d", "2023-01-01", "2024-01-01"), symbol="MSFT", interval="1d")
+    store_bars(db, sim_frame(kind="bid"), kind="bid")
     html = client.get("/data").get_data(as_text=True)
     assert "3 series" in html and "/data/sim/AAPL/1h?kind=bid" in html and "/data/sim/MSFT/1d?kind=trades" in html
     assert "264" in html and "1,000" not in html or True
@@ -73,7 +50,7 @@ def test_series_page_has_chart_gaps_bars_and_jobs(client, db, manager):
     job = manager.submit({"symbol": "AAPL", "source": "sim", "interval": "1h", "start": "2024-01-01",
                           "end": "2024-02-29"})[0].job
     frame = sim_frame()
-    store(db, frame.drop(frame.index[[5, 6]]))
+    store_bars(db, frame.drop(frame.index[[5, 6]]))
     html = client.get("/data/sim/AAPL/1h").get_data(as_text=True)
     assert '<svg class="chart price"' in html and 'data-mode="line"' in html
     assert "1 gap, 2 bars missing" in html and "Fill gaps" in html and "Update to now" in html
@@ -83,7 +60,7 @@ def test_series_page_has_chart_gaps_bars_and_jobs(client, db, manager):
 
 
 def test_chart_candles_when_zoomed_in_and_htmx_partials(client, db):
-    store(db, sim_frame())
+    store_bars(db, sim_frame())
     page = client.get("/data/sim/AAPL/1h?range=1w", headers={**HX, "HX-Target": "chart"})
     html = page.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="chart"') and 'data-mode="candles"' in html
@@ -96,7 +73,7 @@ def test_chart_candles_when_zoomed_in_and_htmx_partials(client, db):
 def test_chart_downsamples_big_ranges(client, db):
     index = pd.date_range("2020-01-01", periods=200_000, freq="1min", tz="UTC", name="ts")
     close = 100 + np.sin(np.arange(200_000) / 5000)
-    store(db, pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0,
+    store_bars(db, pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0,
                             "wap": np.nan, "trades": np.nan}, index=index), interval="1m")
     html = client.get("/data/sim/AAPL/1m", headers={**HX, "HX-Target": "chart"}).get_data(as_text=True)
     assert 'data-mode="envelope"' in html and 'data-bars="200000"' in html
@@ -104,10 +81,11 @@ def test_chart_downsamples_big_ranges(client, db):
     assert len(points) <= 800 and len(html) < 40_000
 
 
+@pytest.mark.both_databases
 def test_csv_parses_back_to_exactly_the_stored_bars(data_client):
     client, db = data_client
     frame = odd_frame()
-    store(db, frame, source="yahoo", symbol="^GSPC", interval="5m")
+    store_bars(db, frame, source="yahoo", symbol="^GSPC", interval="5m")
     response = client.get("/data/yahoo/%5EGSPC/5m.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == "attachment; filename=GSPC_yahoo_5m_trades_2024-01-02_2024-01-03.csv"
@@ -121,9 +99,10 @@ def test_csv_parses_back_to_exactly_the_stored_bars(data_client):
     pd.testing.assert_frame_equal(back, expected, check_exact=True, check_dtype=False, check_freq=False)
 
 
+@pytest.mark.both_databases
 def test_csv_date_range_filter_and_end_day_inclusive(data_client):
     client, db = data_client
-    store(db, sim_frame())
+    store_bars(db, sim_frame())
     rows = list(csv.reader(io.StringIO(client.get("/data/sim/AAPL/1h.csv?start=2024-01-02&end=2024-01-03").get_data(as_text=True))))
     assert rows[0][0] == "ts" and len(rows) == 1 + 12
     assert rows[1][0] == "2024-01-02T15:00:00Z" and rows[-1][0] == "2024-01-03T20:00:00Z"
@@ -131,11 +110,12 @@ def test_csv_date_range_filter_and_end_day_inclusive(data_client):
     assert empty.status_code == 200 and empty.get_data(as_text=True) == "ts,open,high,low,close,volume,wap,trades\n"
 
 
+@pytest.mark.both_databases
 def test_parquet_round_trips_with_types_and_utc(data_client):
     pq = pytest.importorskip("pyarrow.parquet")
     client, db = data_client
     frame = odd_frame()
-    store(db, frame, source="ibkr", symbol="SPY", interval="5m", kind="midpoint")
+    store_bars(db, frame, source="ibkr", symbol="SPY", interval="5m", kind="midpoint")
     response = client.get("/data/ibkr/SPY/5m.parquet?kind=midpoint&start=2024-01-02&end=2024-01-02")
     assert response.status_code == 200 and response.mimetype == "application/vnd.apache.parquet"
     assert "SPY_ibkr_5m_midpoint_2024-01-02_2024-01-02.parquet" in response.headers["Content-Disposition"]
@@ -166,7 +146,7 @@ def test_parquet_round_trips_with_types_and_utc(data_client):
     ("/data/sim/AAPL/1h.csv?end=3000-01-01T00:00:00%2B99:00", 422, "End"),
 ])
 def test_bad_input_is_4xx_with_a_message(client, db, url, status, message):
-    store(db, sim_frame())
+    store_bars(db, sim_frame())
     response = client.get(url, headers=JSON)
     assert response.status_code == status
     assert message in response.get_json()["message"]
@@ -174,14 +154,14 @@ def test_bad_input_is_4xx_with_a_message(client, db, url, status, message):
 
 
 def test_page_past_the_end_is_empty_not_an_error(client, db):
-    store(db, sim_frame())
+    store_bars(db, sim_frame())
     html = client.get("/data/sim/AAPL/1h?page=5000").get_data(as_text=True)
     assert "No bars on page 5,000" in html
 
 
 def test_delete_confirms_with_a_count_then_removes(client, db):
-    store(db, sim_frame())
-    store(db, sim_frame(kind="bid"), kind="bid")
+    store_bars(db, sim_frame())
+    store_bars(db, sim_frame(kind="bid"), kind="bid")
     confirm = client.get("/data/sim/AAPL/1h/delete?kind=trades").get_data(as_text=True)
     assert "This removes <strong>264 bars</strong>" in confirm and 'method="post"' in confirm
     response = client.post("/data/sim/AAPL/1h/delete?kind=trades")
@@ -194,8 +174,8 @@ def test_delete_confirms_with_a_count_then_removes(client, db):
 
 
 def test_symbols_with_odd_characters_are_escaped(client, db):
-    store(db, sim_frame("EUR/USD"), symbol="EUR/USD")
-    store(db, sim_frame("<B>"), symbol="<B>")
+    store_bars(db, sim_frame("EUR/USD"), symbol="EUR/USD")
+    store_bars(db, sim_frame("<B>"), symbol="<B>")
     html = client.get("/data").get_data(as_text=True)
     assert "<B>" not in html and "&lt;B&gt;" in html
     assert client.get("/data/sim/EUR/USD/1h").status_code == 200

@@ -5,13 +5,13 @@ import io
 
 import pytest
 
-from tests.test_data import sim_frame, store
+from tests.helpers import sim_frame, store_bars
 
 pytestmark = pytest.mark.browser
 
 
 def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path, screenshots):
-    store(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
     page.goto("/data")
     row = page.locator("tr[data-series='sim/AAPL/1h/trades']")
     row.locator(".gaps-cell").get_by_text("none").wait_for()  # loaded by htmx after the page

@@ -9,8 +9,7 @@ import pytest
 
 from collector.sources.sim import simulate
 from collector.store import gaps
-from tests.conftest import JSON, wait_for
-from tests.test_data import sim_frame, store
+from tests.helpers import JSON, sim_frame, store_bars, wait_for
 
 
 def epoch(text: str) -> int:
@@ -87,7 +86,7 @@ def test_other_series_get_their_largest_spaces():
 
 def test_fill_gaps_submits_jobs_for_the_holes(client, db):
     frame = sim_frame("AAPL", "1h", "2024-01-01", "2024-02-01")
-    store(db, frame.drop(frame.index[[5, 6, 40]]))
+    store_bars(db, frame.drop(frame.index[[5, 6, 40]]))
     page = client.post("/data/sim/AAPL/1h/fill?kind=trades")
     assert page.status_code == 303
     assert "2 jobs submitted to fill the gaps" in client.get(page.headers["Location"]).get_data(as_text=True)
@@ -99,7 +98,7 @@ def test_fill_gaps_submits_jobs_for_the_holes(client, db):
 
 
 def test_update_to_now_starts_at_the_last_bar(client, db):
-    store(db, sim_frame("AAPL", "1d", "2024-01-01", "2024-02-01"), interval="1d")
+    store_bars(db, sim_frame("AAPL", "1d", "2024-01-01", "2024-02-01"), interval="1d")
     job = client.post("/data/sim/AAPL/1d/update", headers=JSON)
     assert job.status_code == 201
     data = job.get_json()
@@ -111,7 +110,7 @@ def test_update_to_now_starts_at_the_last_bar(client, db):
 
 def test_only_what_is_missing_trims_the_request(client, db):
     frame = sim_frame("AAPL", "1d", "2024-01-01", "2024-02-01")
-    store(db, frame.drop(frame.index[[10]]), interval="1d")
+    store_bars(db, frame.drop(frame.index[[10]]), interval="1d")
     form = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "custom",
             "start": "2023-12-01", "end": "2024-02-29", "only_missing": "1"}
     jobs = client.post("/jobs", data=form, headers=JSON).get_json()
@@ -129,7 +128,7 @@ def test_only_what_is_missing_trims_the_request(client, db):
 
 def test_fill_gaps_end_to_end_with_a_collector(client, db, collectors):
     frame = sim_frame("GAPPY", "1h", "2024-01-01", "2024-01-20")
-    store(db, frame.drop(frame.index[[3, 4, 5, 30]]), symbol="GAPPY")
+    store_bars(db, frame.drop(frame.index[[3, 4, 5, 30]]), symbol="GAPPY")
     assert client.get("/data/sim/GAPPY/1h", headers=JSON).get_json()["gaps"]["missing"] == 4
     assert client.post("/data/sim/GAPPY/1h/fill", headers=JSON).status_code == 201
     collectors.start("c1")

@@ -365,11 +365,10 @@ def test_pacer_never_lets_two_processes_take_the_last_slot(redis_client, key_pre
     assert redis_client.zcard(f"{key_prefix}:pacing:ib:window") == 5
 
 
-@pytest.mark.parametrize("use_redis", [True, False])
-def test_pacer_rules(redis_client, key_prefix, use_redis):
+def test_pacer_rules(redis_client, key_prefix):
     rules = PacingRules(identical_window=0.3, burst_window=0.3, burst_max=2, window=0.5, window_max=3)
     slept = []
-    pacer = IbPacer(redis_client if use_redis else None, key_prefix, rules,
+    pacer = IbPacer(redis_client, key_prefix, rules,
                     sleep=lambda s: (slept.append(s), time.sleep(s)))
 
     def go(sig, contract="c1", what="TRADES", bar=5):
@@ -398,7 +397,7 @@ def test_pacer_rules(redis_client, key_prefix, use_redis):
     ("AAPL", "5d", 10, {}, "interval", "IB has no 5-day bars"),
     ("AAPL", "1h", 10, {"what_to_show": "ADJUSTED_LAST"}, "what_to_show", "daily, weekly or monthly"),
     ("AAPL", "1d", 10, {"what_to_show": "bogus"}, "what_to_show", "must be one of TRADES"),
-    ("AAPL", "1d", 10, {"rth": "maybe"}, "rth", "true or false"),
+    ("AAPL", "1d", 10, {"rth": "maybe"}, "rth", "yes or no (true/false"),
     ("AAPL", "1d", 10, {"currency": "dollars"}, "currency", "3-letter"),
     ("BRK B", "1d", 10, {}, "symbol", "without spaces"),
     ("A" * 16, "1d", 10, {}, "symbol", "1-15"),

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 import redis
 
+from collector import connect
 from collector.jobs import lifecycle
 from collector.store.models import JobStatus
 from collector.timespec import utcnow
+from tests.helpers import end_claimed, end_job
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
@@ -34,8 +36,7 @@ def test_identical_active_job_is_returned_not_duplicated(manager, queue):
 
 def test_same_request_after_completion_is_a_new_job(manager, db):
     (first,) = manager.submit(SIM)
-    lifecycle.claim(db, first.job.id, "c1")
-    lifecycle.finish(db, first.job.id, "c1", JobStatus.COMPLETED)
+    end_job(db, first.job.id, JobStatus.COMPLETED)
     (again,) = manager.submit(SIM)
     assert again.created and again.job.id != first.job.id
 
@@ -48,8 +49,7 @@ def test_several_symbols_one_job_each(manager):
 def test_list_by_tab_with_pagination_and_filters(manager, db):
     for symbol in ["A", "B", "C", "D", "E"]:
         manager.submit({**SIM, "symbol": symbol})
-    lifecycle.claim(db, 1, "c1")
-    lifecycle.finish(db, 1, "c1", JobStatus.FAILED, "boom")
+    end_job(db, 1, JobStatus.FAILED, "boom")
     page = manager.list("running", page=1, per_page=2)
     assert page.total == 4 and page.pages == 2 and [j.symbol for j in page.items] == ["E", "D"]
     assert [j.symbol for j in manager.list("failed").items] == ["A"]
@@ -70,7 +70,7 @@ def test_cancel_running_sets_flag_and_never_overwrites_finish(manager, db):
     lifecycle.claim(db, result.job.id, "c1")
     job = manager.cancel(result.job.id)
     assert job.status == JobStatus.RUNNING and job.cancel_requested
-    lifecycle.finish(db, job.id, "c1", JobStatus.CANCELLED)
+    end_claimed(db, job.id, JobStatus.CANCELLED)
     # a late cancel on a finished job changes nothing
     assert manager.cancel(job.id).status == JobStatus.CANCELLED
 
@@ -99,7 +99,7 @@ def test_a_collector_that_lost_the_job_cannot_write(manager, db):
     lifecycle.claim(db, result.job.id, "old")
     assert lifecycle.take_over(db, result.job.id, "new", "old") is not None
     try:
-        lifecycle.finish(db, result.job.id, "old", JobStatus.COMPLETED)
+        end_claimed(db, result.job.id, JobStatus.COMPLETED, collector="old")
     except lifecycle.LostJob:
         pass
     else:
@@ -108,11 +108,8 @@ def test_a_collector_that_lost_the_job_cannot_write(manager, db):
 
 
 def test_submit_while_redis_is_down_is_saved_then_published(db, settings):
-    from collector.jobs.manager import JobManager
-    from collector.queue.streams import Queue
-
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True)
-    offline = JobManager(db, Queue(dead, settings.key_prefix), settings)
+    offline = connect(settings, db=db, client=dead).jobs
     (result,) = offline.submit(SIM)
     assert result.created and not result.queued
     assert offline.get(result.job.id).published_at is None
@@ -135,7 +132,6 @@ def test_outbox_publishes_jobs_that_never_reached_the_stream(manager, db, queue)
 
 def test_retry_submits_the_same_request(manager, db):
     (result,) = manager.submit(SIM)
-    lifecycle.claim(db, result.job.id, "c1")
-    lifecycle.finish(db, result.job.id, "c1", JobStatus.FAILED, "nope")
+    end_job(db, result.job.id, JobStatus.FAILED, "nope")
     again = manager.retry(result.job.id)
     assert again.created and again.job.symbol == "AAPL" and again.job.start == result.job.start

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from tests.conftest import JSON, wait_for
+from tests.helpers import JSON, wait_for
 
 pytestmark = pytest.mark.browser
 

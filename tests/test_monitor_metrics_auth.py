@@ -4,14 +4,20 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.jobs import lifecycle
-from collector.queue import stats
+from collector.queue import record_bars
 from collector.queue.registry import Registry
 from collector.store.models import JobStatus
-from tests.conftest import JSON
+from tests.helpers import JSON, end_job
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
 FORM = {"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1y"}
+
+
+def record(client, prefix, count):
+    pipe = client.pipeline()
+    record_bars(pipe, prefix, "sim", count)
+    pipe.execute()
 
 
 def test_monitor_shows_summary_collectors_stream_redis_and_charts(client, db, redis_client, settings):
@@ -19,7 +25,7 @@ def test_monitor_shows_summary_collectors_stream_redis_and_charts(client, db, re
     lifecycle.claim(db, job["id"], "c1")
     registry = Registry(redis_client, settings.key_prefix)
     registry.beat("c1", current_job=job["id"], started_at="1700000000", jobs_done=4, jobs_failed=1, state="running")
-    stats.record_bars(redis_client, settings.key_prefix, "sim", 12_345)
+    record(redis_client, settings.key_prefix, 12_345)
     html = client.get("/monitor").get_data(as_text=True)
     assert "c1" in html and f'href="/jobs/{job["id"]}"' in html and "4 / 1" in html
     assert "12,345" in html  # bars written today
@@ -45,9 +51,8 @@ def test_monitor_without_redis_says_so(make_app):
 def test_metrics_parse_with_prometheus_parser(client, db, redis_client, settings):
     done = client.post("/jobs", data=FORM, headers=JSON).get_json()
     client.post("/jobs", data={**FORM, "symbol": "MSFT"}, headers=JSON)
-    lifecycle.claim(db, done["id"], "c1")
-    lifecycle.finish(db, done["id"], "c1", JobStatus.COMPLETED)
-    stats.record_bars(redis_client, settings.key_prefix, "sim", 500)
+    end_job(db, done["id"], JobStatus.COMPLETED)
+    record(redis_client, settings.key_prefix, 500)
     Registry(redis_client, settings.key_prefix).beat("c1")
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"

@@ -6,13 +6,13 @@ import time
 
 from collector.queue.streams import GROUP
 from collector.store.models import JobStatus
-from tests.conftest import wait_for
-from tests.test_collector import (
+from tests.helpers import (
     THREE_MONTHS,
-    bar_count,
-    expected_bars,
+    assert_exact,
     finished,
     messages,
+    running_on,
+    wait_for,
 )
 
 FAST = {"MDC_CLAIM_IDLE_SECONDS": "1"}
@@ -32,21 +32,6 @@ def owner_and_other(manager, job_id, procs, done=0):
                    message=f"job {job_id} under way")
     other = next(name for name in procs if name != job.collector)
     return job.collector, other
-
-
-def running_on(manager, job_id, name, done=0):
-    """Wait until collector `name` holds the job and has saved more than `done` chunks."""
-    return wait_for(lambda: (j := manager.get(job_id)).status == "RUNNING" and j.collector == name
-                    and j.progress_done > done and j, message=f"job {job_id} running on {name}")
-
-
-def assert_exact(job, db=None):
-    assert job.status == JobStatus.COMPLETED, job.error
-    n = expected_bars(job)
-    assert (job.rows_new, job.rows_updated, job.rows_unchanged) == (n, 0, 0)
-    assert job.progress_done == job.progress_total
-    if db is not None:
-        assert bar_count(db) == n
 
 
 def test_kill_9_mid_job_another_collector_resumes_from_the_checkpoint(manager, collectors, queue, db):

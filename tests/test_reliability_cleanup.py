@@ -3,13 +3,12 @@
 import time
 
 from collector.store.models import JobStatus
-from tests.conftest import wait_for
-from tests.test_cleanup import make
+from tests.helpers import make_aged_job, wait_for
 
 
 def test_collectors_clean_up_by_themselves_under_one_lock(manager, db, queue, collectors):
-    old = make(manager, db, "OLD", JobStatus.COMPLETED, 8)
-    recent = make(manager, db, "NEW", JobStatus.COMPLETED, 1)
+    old = make_aged_job(manager, db, "OLD", JobStatus.COMPLETED, 8)
+    recent = make_aged_job(manager, db, "NEW", JobStatus.COMPLETED, 1)
     gone = f"{queue.prefix}:collectors"
     queue.redis.zadd(gone, {"dead-for-an-hour": time.time() - 3600})
 

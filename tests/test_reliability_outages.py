@@ -6,13 +6,19 @@ import subprocess
 import sys
 import time
 
+from collector import connect
 from collector.embedded import port_open
 from collector.queue.streams import GROUP
 from collector.store.db import Database
 from collector.store.models import JobStatus
-from tests.conftest import wait_for
-from tests.test_collector import THREE_MONTHS, finished, messages
-from tests.test_reliability import assert_exact, running_on
+from tests.helpers import (
+    THREE_MONTHS,
+    assert_exact,
+    finished,
+    messages,
+    running_on,
+    wait_for,
+)
 
 FAST = {"MDC_CLAIM_IDLE_SECONDS": "1"}
 
@@ -126,17 +132,12 @@ def test_sqlite_locked_by_another_process_for_seconds_the_job_still_completes(ma
 def test_postgresql_restart_mid_job_the_job_completes_exactly(own_postgres, settings, tmp_path):
     import dataclasses
 
-    import redis
-
-    from collector.jobs.manager import JobManager
-    from collector.queue.streams import Queue
-    from tests.conftest import CollectorProcs
+    from tests.fixtures.processes import CollectorProcs
 
     pg_settings = dataclasses.replace(settings, database_url=own_postgres.url)
     database = Database(own_postgres.url)
     database.migrate()
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    manager = JobManager(database, Queue(client, settings.key_prefix), pg_settings)
+    manager = connect(pg_settings, db=database).jobs
     procs = CollectorProcs(pg_settings, tmp_path)
     try:
         c1 = procs.start("c1", **FAST)
@@ -154,7 +155,7 @@ def test_postgresql_restart_mid_job_the_job_completes_exactly(own_postgres, sett
         assert "database unavailable" in c1.log_path.read_text()
     finally:
         procs.stop_all()
-        client.close()
+        manager.queue.redis.close()
         database.dispose()
 
 

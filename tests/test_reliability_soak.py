@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 
 from collector.queue.streams import GROUP
 from collector.store.models import Bar, Job
-from tests.conftest import wait_for
-from tests.test_collector import expected_bars
+from tests.helpers import expected_bars, wait_for
 
 JOBS = int(os.environ.get("MDC_SOAK_JOBS", "150"))
 KILL_EVERY_S = 2.0

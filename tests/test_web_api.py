@@ -2,9 +2,8 @@
 
 import pytest
 
-from collector.jobs import lifecycle
 from collector.store.models import JobStatus
-from tests.conftest import JSON
+from tests.helpers import JSON, end_job
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
@@ -84,8 +83,7 @@ def test_cancel_pending_and_unknown(client):
 
 def test_retry_failed_job(client, manager, db):
     client.post("/jobs", data=FORM, headers=JSON)
-    lifecycle.claim(db, 1, "c1")
-    lifecycle.finish(db, 1, "c1", JobStatus.FAILED, "<script>alert(1)</script>")
+    end_job(db, 1, JobStatus.FAILED, "<script>alert(1)</script>")
     page = client.get("/jobs?tab=failed")
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in page.data and b"<script>alert(1)" not in page.data
     response = client.post("/jobs/1/retry", headers=JSON)

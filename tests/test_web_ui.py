@@ -6,7 +6,7 @@ import pytest
 
 from collector.jobs import lifecycle
 from collector.store.models import JobStatus
-from tests.conftest import JSON
+from tests.helpers import JSON, end_claimed, end_job
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
@@ -45,7 +45,7 @@ def test_banner_polls_while_jobs_are_active_and_shows_progress(client, db):
     lifecycle.set_total(db, job["id"], "c1", 8)
     html = client.get("/banner", headers=HX).get_data(as_text=True)
     assert "load delay:1s" in html
-    assert "AAPL" in html and "Running" in html and "0/8 · 0%" in html and f"/jobs/{job['id']}" in html
+    assert "AAPL" in html and "Running" in html and "0 / 8 chunks · 0%" in html and f"/jobs/{job['id']}" in html
 
 
 def test_banner_shows_three_and_counts_the_rest(client):
@@ -108,8 +108,7 @@ def test_jobs_list_branches_on_hx_request_and_varies(client):
 def test_tabs_show_counts_and_tab_specific_columns(client, db):
     submit(client)
     done = submit(client, symbol="MSFT")
-    lifecycle.claim(db, done["id"], "c1")
-    lifecycle.finish(db, done["id"], "c1", JobStatus.COMPLETED)
+    end_job(db, done["id"], JobStatus.COMPLETED)
     html = client.get("/jobs?tab=completed").get_data(as_text=True)
     assert re.search(r"Running <span class=\"count\">1</span>", html)
     assert re.search(r"Completed <span class=\"count\">1</span>", html)
@@ -120,8 +119,7 @@ def test_tabs_show_counts_and_tab_specific_columns(client, db):
 
 def test_failed_tab_shows_escaped_error_and_retry(client, db):
     job = submit(client)
-    lifecycle.claim(db, job["id"], "c1")
-    lifecycle.finish(db, job["id"], "c1", JobStatus.FAILED, '<img src=x onerror="alert(1)">')
+    end_job(db, job["id"], JobStatus.FAILED, '<img src=x onerror="alert(1)">')
     html = client.get("/jobs?tab=failed").get_data(as_text=True)
     assert "&lt;img src=x onerror=" in html and "<img src=x" not in html
     assert f'/jobs/{job["id"]}/retry' in html
@@ -148,7 +146,7 @@ def test_job_live_returns_only_new_events_and_stops_when_done(client, db, queue)
     queue.add_event(job["id"], state="RUNNING", message="second <b>bold</b>")
     html = client.get(f"/jobs/{job['id']}/live?after={first}").get_data(as_text=True)
     assert 'hx-swap-oob="beforeend:#events"' in html and "second &lt;b&gt;bold&lt;/b&gt;" in html
-    lifecycle.finish(db, job["id"], "c1", JobStatus.COMPLETED)
+    end_claimed(db, job["id"], JobStatus.COMPLETED)
     done = client.get(f"/jobs/{job['id']}/live").get_data(as_text=True)
     assert "hx-trigger" not in done.split("</section>")[0]
     assert client.get(f"/jobs/{job['id']}/live?after=bogus").status_code == 422

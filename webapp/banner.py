@@ -8,14 +8,11 @@ trigger and waits for a `jobs-changed` event (sent when a job is submitted from 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import redis
 from flask import Blueprint, make_response, render_template
-from sqlalchemy import select
 
-from collector.store.models import FINISHED_STATUSES, Job
-from collector.timespec import utcnow
+from collector import Job
 
 from . import services
 
@@ -35,7 +32,7 @@ class BannerState:
 
     @property
     def more(self) -> int:
-        shown_active = sum(1 for j in self.jobs if j.status in ("PENDING", "RUNNING"))
+        shown_active = sum(1 for j in self.jobs if j.is_active)
         return max(0, self.active_total - shown_active)
 
     @property
@@ -52,14 +49,11 @@ def banner_state() -> BannerState:
     active, total = svc.jobs.active(limit=SHOWN)
     jobs = list(active)
     if len(jobs) < SHOWN:
-        since = utcnow() - timedelta(seconds=RECENT_SECONDS)
-        with svc.db.read() as session:
-            jobs += session.scalars(select(Job).where(Job.finished_at > since, Job.status.in_(FINISHED_STATUSES))
-                                    .order_by(Job.finished_at.desc()).limit(SHOWN - len(jobs))).all()
+        jobs += svc.jobs.recently_finished(RECENT_SECONDS, limit=SHOWN - len(jobs))
     state = BannerState(jobs=jobs, active_total=total)
     try:
         svc.redis.ping()  # say so even when no job is active: submits would only be saved
-        state.events = svc.queue.last_events([j.id for j in jobs if j.status in ("PENDING", "RUNNING")])
+        state.events = svc.queue.last_events([j.id for j in jobs if j.is_active])
         state.live_collectors = svc.registry.live_count() if total else None
     except redis.RedisError:
         state.redis_ok = False

@@ -1,7 +1,7 @@
 """Server-side SVG price charts: candlesticks for a few bars, a close line otherwise.
 
 Big ranges never reach Python bar by bar: the database cuts the range into BUCKETS time
-buckets (min and max close each, see collector.series.buckets) and the line runs through
+buckets (min and max close each, see SeriesStore.buckets) and the line runs through
 each bucket's low and high, which at one or two pixels per bucket draws the same picture
 as every bar would. So 500,000 bars cost one bucketed query plus ~800 points of SVG.
 """
@@ -15,9 +15,7 @@ from datetime import datetime, timezone
 import numpy as np
 from markupsafe import Markup, escape
 
-from collector.store import series as store
-from collector.store.db import Database
-from collector.timespec import interval_seconds
+from collector import SeriesStore, interval_seconds
 
 WIDTH, HEIGHT = 960, 340
 LEFT, RIGHT, TOP, BOTTOM = 8, 70, 12, 26
@@ -36,17 +34,17 @@ class ChartData:
     end: int
 
 
-def load(db: Database, sid: int, interval: str, start: int, end: int) -> ChartData:
+def load(store: SeriesStore, sid: int, interval: str, start: int, end: int) -> ChartData:
     """What the chart of [start, end) needs, read the cheapest way for its size."""
-    lo, hi = store.span(db, sid, start, end)
+    lo, hi = store.span(sid, start, end)
     if lo is None:
         return ChartData("empty", np.array([], dtype=np.int64), (), 0, start, end)
     start, end = lo, hi + interval_seconds(interval)
     estimate = (end - start) / interval_seconds(interval)
     if estimate > 20 * RAW_LINE_UP_TO:
-        buckets = store.buckets(db, sid, start, end, BUCKETS)
+        buckets = store.buckets(sid, start, end, BUCKETS)
         return ChartData("envelope", buckets.ts, (buckets.close_min, buckets.close_max), buckets.count, start, end)
-    rows = store.bars_in_range(db, sid, start, end)
+    rows = store.bars(sid, start, end)
     cols = [np.array(col) for col in zip(*rows)] if rows else []
     ts = cols[0].astype(np.int64)
     if len(rows) <= CANDLES_UP_TO:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
-from collector.jobs import incremental
-from collector.jobs.validation import ValidationError
-from collector.store import series as store
+from collector import ValidationError
 
 from . import services
-from .data import SERIES, find_series, series_url
 from .errors import wants_json
 from .serialize import job_to_dict
+from .series_args import SERIES, find_series, series_url
 
 bp = Blueprint("data_actions", __name__)
 
@@ -23,10 +21,9 @@ def update(source: str, symbol: str, interval: str):
     svc = services.get()
     s = find_series(source, symbol, interval)
     try:
-        spec = incremental.update_spec(svc.db, s, svc.jobs.source)
+        result = svc.jobs.update_series(s)
     except ValidationError as exc:
         return _refused(exc)
-    result = svc.jobs.create(spec)
     if wants_json():
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
     verb = "queued" if result.created else f"already {result.job.status.lower()}"
@@ -39,8 +36,7 @@ def fill(source: str, symbol: str, interval: str):
     """Submit the jobs that would fill the series' gaps."""
     svc = services.get()
     s = find_series(source, symbol, interval)
-    specs, problems = incremental.fill_specs(svc.db, s, svc.jobs.source)
-    results = [svc.jobs.create(spec) for spec in specs]
+    results, problems = svc.jobs.fill_series(s)
     if wants_json():
         payload = {"jobs": [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results],
                    "refused": problems}
@@ -59,7 +55,7 @@ def fill(source: str, symbol: str, interval: str):
 def confirm_delete(source: str, symbol: str, interval: str):
     """What deleting would remove, and the button that does it."""
     s = find_series(source, symbol, interval)
-    bars = store.count_bars(services.get().db, s.id)
+    bars = services.get().series.count(s.id)
     return render_template("data/delete.html", s=s, bars=bars)
 
 
@@ -67,7 +63,7 @@ def confirm_delete(source: str, symbol: str, interval: str):
 def delete(source: str, symbol: str, interval: str):
     """Remove the series and all its bars (jobs stay in the history)."""
     s = find_series(source, symbol, interval)
-    removed = store.delete_series(services.get().db, s.id)
+    removed = services.get().series.delete(s.id)
     if wants_json():
         return {"deleted": True, "bars": removed}
     flash(f"Deleted {s.symbol} {s.interval} {s.kind} ({s.source}): {removed:,} bars removed.", "ok")

@@ -17,9 +17,14 @@ from pathlib import Path
 
 import redis
 
-from collector.embedded import EmbeddedRedis, port_open
-from collector.settings import EMBEDDED_REDIS_PORT, Settings, SettingsError
-from collector.store.db import Database
+from collector import (
+    EMBEDDED_REDIS_PORT,
+    Database,
+    EmbeddedRedis,
+    Settings,
+    SettingsError,
+    port_open,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """CSV and Parquet downloads of one series.
 
-CSV is streamed batch by batch (collector.series.iter_bars), so memory stays flat however
+CSV is streamed batch by batch (SeriesStore.iter_bars), so memory stays flat however
 many bars there are. Timestamps are ISO 8601 UTC ("2024-03-01T14:30:00Z"); prices are
 written with Python's shortest exact float repr, so the file parses back to the very same
 numbers. Parquet is written batch by batch into a spooled temporary file (spills to disk past
@@ -18,11 +18,9 @@ from typing import Iterator
 import numpy as np
 from flask import Response
 
-from collector.store import series as store
-from collector.store.db import Database
-from collector.store.models import Series
+from collector import BAR_COLUMNS, Series, SeriesStore
 
-HEADER = store.BAR_COLUMNS
+HEADER = BAR_COLUMNS
 PARQUET_ROW_GROUP = 100_000
 PARQUET_MIME = "application/vnd.apache.parquet"
 
@@ -36,14 +34,14 @@ def file_name(series: Series, start: int | None, end: int | None, extension: str
     return f"{symbol}_{series.source}_{series.interval}_{series.kind}{'_' + days if days else ''}.{extension}"
 
 
-def csv_response(db: Database, series: Series, start: int | None, end: int | None) -> Response:
-    response = Response(csv_chunks(db, series.id, start, end), mimetype="text/csv")
+def csv_response(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Response:
+    response = Response(csv_chunks(store, series.id, start, end), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment", filename=file_name(series, start, end, "csv"))
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def csv_chunks(db: Database, sid: int, start: int | None, end: int | None) -> Iterator[bytes]:
+def csv_chunks(store: SeriesStore, sid: int, start: int | None, end: int | None) -> Iterator[bytes]:
     """The CSV in pieces: a header row, then one piece per batch of bars.
 
     Arrow's C++ CSV writer formats the numbers (shortest exact repr, like Python's, at
@@ -55,7 +53,7 @@ def csv_chunks(db: Database, sid: int, start: int | None, end: int | None) -> It
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
     yield (",".join(HEADER) + "\n").encode()
-    for rows in store.iter_bars(db, sid, start, end):
+    for rows in store.iter_bars(sid, start, end):
         table = np.array(rows, dtype=np.float64)  # one C pass; None -> NaN -> an empty field
         stamps = np.datetime_as_string(table[:, 0].astype("int64").astype("datetime64[s]"), unit="s", timezone="UTC")
         arrays = [pa.array(stamps)]
@@ -78,7 +76,7 @@ def _whole(values: np.ndarray):
     return pa.array(np.where(mask, 0, values).astype(np.int64), mask=mask)
 
 
-def parquet_response(db: Database, series: Series, start: int | None, end: int | None) -> Response:
+def parquet_response(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Response:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -90,7 +88,7 @@ def parquet_response(db: Database, series: Series, start: int | None, end: int |
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     with pq.ParquetWriter(spool, schema, compression="zstd") as writer:
         pending: list[tuple] = []
-        for rows in store.iter_bars(db, series.id, start, end):
+        for rows in store.iter_bars(series.id, start, end):
             pending.extend(rows)
             if len(pending) >= PARQUET_ROW_GROUP:
                 writer.write_table(_table(pending, schema))

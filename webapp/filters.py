@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask import Flask
 
-from collector.sources import source_label
+from collector import source_label
 
 
 def thousands(value) -> str:
@@ -73,15 +73,12 @@ def clock(epoch) -> str:
 
 def elapsed(job) -> float | None:
     """Seconds a job has been running (or ran)."""
-    if job.started_at is None:
-        return None
-    end = job.finished_at or datetime.now(timezone.utc)
-    return max(0.0, (end - job.started_at).total_seconds())
+    return job.duration_s
 
 
 def eta(job) -> float | None:
     """Seconds left at the pace so far; None until a chunk has finished."""
-    spent = elapsed(job)
+    spent = job.duration_s
     if not spent or not job.progress_done or not job.progress_total:
         return None
     return spent / job.progress_done * max(0, job.progress_total - job.progress_done)
@@ -108,8 +105,24 @@ def percent(done, total) -> int:
         return 0
 
 
+def utc(epoch) -> str:
+    """Epoch seconds -> '2024-03-01 14:30 UTC' ('2024-03-01' at midnight)."""
+    if epoch is None:
+        return "–"
+    when = datetime.fromtimestamp(int(epoch), timezone.utc)
+    return when.strftime("%Y-%m-%d") if when.hour == when.minute == when.second == 0 else when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def price(value) -> str:
+    if value is None:
+        return "–"
+    text = f"{float(value):,.6f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
                                  day=day, clock=clock, elapsed=elapsed, eta=eta, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
-                                  source_label=source_label)
+                                  source_label=source_label, utc=utc, price=price)
     app.jinja_env.globals.update(percent=percent)

@@ -1,4 +1,5 @@
-"""Read the job form (browser or curl) into the fields the job manager validates."""
+"""The collect form: reading it (browser or curl) into the fields the job manager validates,
+and everything its templates need to draw it again with what the person typed."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from collector.sources import SOURCES
+from collector import PERIODS, SOURCES
+
+from . import services
 
 STANDARD_FIELDS = ("symbol", "source", "interval", "period", "start", "end")
+DEFAULTS = {"source": "sim", "period": "1mo", "interval": "1d"}
+SOURCE_NOTES = {
+    "yahoo": "Yahoo keeps 1-minute bars for 30 days, 2–90-minute bars for 60 days, hourly bars for 730 days, "
+             "daily and longer for the whole history.",
+    "ibkr": "Needs TWS or IB Gateway with the API enabled. IB keeps bars of 30 seconds or less for 6 months.",
+    "sim": "Simulated prices, generated offline: for trying mdc out. Not market data.",
+}
 
 
-def job_fields(form: MultiDict, option_names: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def job_fields(form: MultiDict) -> dict[str, Any]:
     """Standard fields plus the options the chosen source knows (others' are ignored, so one
     form can carry every source's option inputs)."""
     fields: dict[str, Any] = {name: (form.get(name) or "").strip() for name in STANDARD_FIELDS}
@@ -21,6 +31,18 @@ def job_fields(form: MultiDict, option_names: dict[str, tuple[str, ...]]) -> dic
     elif fields["period"]:
         fields["start"] = fields["end"] = ""
     source = fields["source"].lower()
-    names = option_names.get(source, ()) if source in SOURCES else ()
+    names = services.get().sources.option_names().get(source, ()) if source in SOURCES else ()
     fields["options"] = {name: form.get(name) for name in names if name in form}
     return fields
+
+
+def form_context(values: dict, errors: dict, *, submitted=None) -> dict:
+    """Everything the form templates need; `values` are what the person typed."""
+    values = {**DEFAULTS, **{k: v for k, v in values.items() if v is not None}}
+    source = values.get("source") if values.get("source") in SOURCES else DEFAULTS["source"]
+    values["source"] = source
+    sources = services.get().sources
+    return {"values": values, "errors": errors, "sources": SOURCES, "periods": PERIODS,
+            "intervals": tuple(sources.get(source).intervals), "choices": sources.option_choices(source),
+            "note": SOURCE_NOTES.get(source, ""), "submitted": submitted or [], "hint": None,
+            "standard_fields": STANDARD_FIELDS}

@@ -16,32 +16,28 @@ from flask import (
     url_for,
 )
 
-from collector.jobs.cleanup import cleanup as run_cleanup
-from collector.jobs.manager import TABS
-from collector.jobs.validation import ValidationError
-from collector.sources import SOURCES
+from collector import SOURCES, TABS, ValidationError
 
 from . import services
 from .auth import safe_next
-from .collect import form_context, option_names, submit_jobs
 from .errors import wants_json
-from .forms import job_fields
+from .forms import form_context, job_fields
+from .params import page_arg
 from .serialize import job_to_dict
 
 bp = Blueprint("jobs", __name__)
 
 PER_PAGE = 25
-_EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
-MAX_PAGE = 100_000
+_EVENT_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
 @bp.post("/jobs")
 def create():
     """Submit one job per symbol; 303 to the job for browsers, 201 JSON, 422 with field errors."""
-    fields = job_fields(request.form, option_names())
+    fields = job_fields(request.form)
     values = dict(request.form.items())
     try:
-        results = submit_jobs(fields, request.form)
+        results = services.get().jobs.submit(fields, only_missing=bool(request.form.get("only_missing")))
     except ValidationError as exc:
         if wants_json():
             return {"errors": exc.errors}, 422
@@ -79,7 +75,7 @@ def index():
     tab = request.args.get("tab", "running")
     if tab not in TABS:
         abort(422, f"Unknown tab {tab!r}: use one of {', '.join(TABS)}.")
-    page = _page_arg()
+    page = page_arg()
     symbol = (request.args.get("symbol") or "").strip().upper() or None
     source = (request.args.get("source") or "").strip().lower() or None
     if source and source not in SOURCES:
@@ -88,24 +84,14 @@ def index():
     if wants_json():
         return {"tab": tab, "page": page, "pages": result.pages, "total": result.total,
                 "jobs": [job_to_dict(j) for j in result.items]}
-    events = _last_events([j.id for j in result.items if j.status in ("PENDING", "RUNNING")])
+    events = _last_events([j.id for j in result.items if j.is_active])
     context = dict(tab=tab, page=result, symbol=symbol or "", source=source or "", events=events,
-                   counts=svc.jobs.counts(), sources=SOURCES, retention_days=svc.settings.retention_days)
+                   tabs=TABS, counts=svc.jobs.tab_counts(), sources=SOURCES,
+                   retention_days=svc.settings.retention_days)
     template = "jobs/_list.html" if request.htmx else "jobs/index.html"
     response = make_response(render_template(template, **context))
     response.vary.add("HX-Request")
     return response
-
-
-def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    try:
-        page = int(raw)
-    except ValueError:
-        page = 0
-    if not 1 <= page <= MAX_PAGE:
-        abort(422, f"Page must be a whole number from 1 to {MAX_PAGE:,}; got {raw!r}.")
-    return page
 
 
 def _last_events(job_ids: list[int]) -> dict[int, dict]:
@@ -202,7 +188,7 @@ def cleanup():
             if wants_json():
                 return {"errors": {"days": "Days must be a whole number from 0 to 3650."}}, 422
             abort(422, "Days must be a whole number from 0 to 3650.")
-    result = run_cleanup(svc.db, svc.queue, days)
+    result = svc.jobs.cleanup(days)
     if wants_json():
         return {"jobs_removed": result.jobs_removed, "event_streams_removed": result.event_streams_removed,
                 "queue_entries_trimmed": result.queue_entries_trimmed, "days": days,

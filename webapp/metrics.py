@@ -12,10 +12,8 @@ from prometheus_client.core import (
     HistogramMetricFamily,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import case, func, literal_column, select
 
-from collector.queue import stats
-from collector.store.models import Job, JobStatus
+from collector import Services
 
 from . import services
 
@@ -24,16 +22,10 @@ bp = Blueprint("metrics", __name__)
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
 
 
-def _duration_expr(dialect: str):
-    if dialect == "postgresql":
-        return func.extract("epoch", Job.finished_at - Job.started_at)
-    return (func.julianday(Job.finished_at) - func.julianday(Job.started_at)) * literal_column("86400.0")
-
-
 class MdcCollector:
     """A prometheus-client collector reading mdc's state."""
 
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
 
     def collect(self):
@@ -43,21 +35,14 @@ class MdcCollector:
             jobs.add_metric([state.lower()], count)
         yield jobs
 
-        duration = _duration_expr(svc.db.dialect)
-        columns = [func.count(), func.coalesce(func.sum(duration), 0)]
-        columns += [func.sum(case((duration <= b, 1), else_=0)) for b in DURATION_BUCKETS]
-        with svc.db.read() as session:
-            row = session.execute(select(*columns).where(Job.status == JobStatus.COMPLETED,
-                                                         Job.started_at.is_not(None))).one()
-        total, seconds, *cumulative = row
-        buckets = [(str(float(b)), int(c or 0)) for b, c in zip(DURATION_BUCKETS, cumulative)]
-        buckets.append(("+Inf", int(total)))
+        histogram = svc.job_stats.durations(DURATION_BUCKETS)
+        buckets = [(str(bound), count) for bound, count in histogram.buckets] + [("+Inf", histogram.count)]
         yield HistogramMetricFamily("mdc_job_duration_seconds", "Run time of completed jobs still in the database",
-                                    buckets=buckets, sum_value=float(seconds or 0))
+                                    buckets=buckets, sum_value=histogram.total)
 
         up = GaugeMetricFamily("mdc_redis_up", "1 when Redis answers")
         try:
-            totals = stats.bars_total(svc.redis, svc.settings.key_prefix)
+            totals = svc.queue_stats.bars_total()
             stream = svc.queue.stream_info()
             live = svc.registry.live_count()
         except redis.RedisError:

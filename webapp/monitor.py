@@ -6,8 +6,7 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, make_response, render_template, request
 
-from collector.queue import stats
-from collector.timespec import utcnow
+from collector import parse_whole, utcnow
 
 from . import services
 from .barchart import bar_chart
@@ -29,15 +28,15 @@ def _day_buckets(hourly):
 
 def monitor_context() -> dict:
     svc = services.get()
-    summary = stats.summary(svc.db)
+    summary = svc.job_stats.summary()
     context = {"summary": summary, "redis_ok": True, "now": utcnow()}
-    jobs_hourly = stats.jobs_per_hour(svc.db, 24 * 7)
+    jobs_hourly = svc.job_stats.per_hour(24 * 7)
     context["jobs_24h"] = bar_chart([(t, (c, f)) for t, c, f in jobs_hourly[-24:]], JOB_COLOURS,
                                     title="Jobs completed and failed per hour, last 24 hours")
     context["jobs_7d"] = bar_chart(_day_buckets(jobs_hourly), JOB_COLOURS, label_every=1, label_format="%a %d",
                                    title="Jobs completed and failed per day, last 7 days")
     try:
-        bars_hourly = stats.bars_per_hour(svc.redis, svc.settings.key_prefix, 24 * 7)
+        bars_hourly = svc.queue_stats.bars_per_hour(24 * 7)
         today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         context["bars_today"] = sum(n for t, n in bars_hourly if t >= today)
         context["bars_24h"] = bar_chart([(t, (n,)) for t, n in bars_hourly[-24:]], [("bars", "#2b6cb0")],
@@ -45,10 +44,10 @@ def monitor_context() -> dict:
         context["bars_7d"] = bar_chart(_day_buckets(bars_hourly), [("bars", "#2b6cb0")], label_every=1,
                                        label_format="%a %d", title="Bars written per day, last 7 days")
         context["collectors"] = svc.registry.collectors(keep_dead_seconds=300)
-        running = {int(c["current_job"]) for c in context["collectors"] if c.get("current_job", "").isdigit()}
+        running = {job_id for c in context["collectors"] if (job_id := parse_whole(c.get("current_job"))) is not None}
         context["current_jobs"] = {job_id: svc.jobs.get(job_id) for job_id in running}
-        context["stream"] = stats.stream_details(svc.queue)
-        context["redis"] = stats.redis_details(svc.redis)
+        context["stream"] = svc.queue_stats.stream()
+        context["redis"] = svc.queue_stats.server()
     except redis.RedisError as exc:
         context.update(redis_ok=False, redis_error=str(exc), collectors=[], current_jobs={})
     return context

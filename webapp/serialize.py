@@ -7,23 +7,11 @@ from typing import Any
 
 from flask import url_for
 
-from collector.sources import source_label
-from collector.store.models import Job
+from collector import Job, source_label
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def duration_s(job: Job, now: datetime | None = None) -> float | None:
-    if job.started_at is None:
-        return None
-    end = job.finished_at or now
-    if end is None:
-        from collector.timespec import utcnow
-
-        end = utcnow()
-    return round((end - job.started_at).total_seconds(), 3)
 
 
 def job_to_dict(job: Job, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -38,7 +26,8 @@ def job_to_dict(job: Job, event: dict[str, Any] | None = None) -> dict[str, Any]
         "error": job.error, "attempts": job.attempts, "collector": job.collector,
         "cancel_requested": job.cancel_requested,
         "created_at": iso(job.created_at), "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at), "duration_s": duration_s(job),
+        "finished_at": iso(job.finished_at),
+        "duration_s": None if job.duration_s is None else round(job.duration_s, 3),
     }
     if event is not None:
         data["message"] = event.get("message")

@@ -1,40 +1,13 @@
-"""The collector objects one app uses, built once per app on first use."""
+"""The collector's services one app uses, built once per app on first use."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 
-import redis
 from flask import Flask, current_app
 
-from collector.jobs.manager import JobManager
-from collector.queue.registry import Registry
-from collector.queue.streams import Queue
-from collector.settings import Settings
-from collector.store.db import Database
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    redis: redis.Redis
-    queue: Queue
-    registry: Registry
-    jobs: JobManager
-
-
-def build(settings: Settings) -> Services:
-    db = Database(settings.sqlalchemy_url)
-    # Short timeouts: a page must say "Redis unreachable" quickly, not hang.
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2,
-                                  socket_connect_timeout=1)
-    queue = Queue(client, settings.key_prefix, events_maxlen=settings.events_maxlen)
-    return Services(settings, db, client, queue,
-                    Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds),
-                    JobManager(db, queue, settings))
+from collector import Services, Settings, connect
 
 
 def init_app(app: Flask) -> None:
@@ -50,7 +23,7 @@ def init_app(app: Flask) -> None:
 def get() -> Services:
     services = current_app.extensions.get("mdc")
     if services is None:
-        services = build(current_app.config["MDC_SETTINGS"])
+        services = connect(current_app.config["MDC_SETTINGS"], "web")
         current_app.extensions["mdc"] = services
     return services
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
-from collector.queue.registry import Registry
-from collector.queue.streams import Queue
-from collector.store.db import Database
-from collector.store.models import ACTIVE_STATUSES, FINISHED_STATUSES, Job
+from collector.queue import Queue, Registry
+from collector.store import FINISHED_STATUSES, Database, Job
 from collector.timespec import utcnow
+
+from . import lifecycle
 
 BATCH = 500
 
@@ -36,7 +36,7 @@ class CleanupResult:
                    f"{'s' * (self.collectors_forgotten != 1)}." if self.collectors_forgotten else "."))
 
 
-def cleanup(db: Database, queue: Queue, days: int) -> CleanupResult:
+def cleanup(db: Database, queue: Queue, registry: Registry, days: int) -> CleanupResult:
     """Delete COMPLETED/FAILED/CANCELLED jobs that finished more than `days` days ago."""
     cutoff = utcnow() - timedelta(days=days)
     jobs_removed = streams_removed = 0
@@ -49,10 +49,7 @@ def cleanup(db: Database, queue: Queue, days: int) -> CleanupResult:
             session.execute(delete(Job).where(Job.id.in_(ids)))
         jobs_removed += len(ids)
         streams_removed += queue.delete_events(list(ids))
-    # Active jobs whose entry is about to be trimmed get queued again (outbox), not lost.
-    with db.write() as session:
-        session.execute(update(Job).where(Job.status.in_(ACTIVE_STATUSES), Job.published_at < cutoff)
-                        .values(published_at=None))
+    lifecycle.unpublish_older_than(db, cutoff)  # their entries are trimmed next: queued again, not lost
     trimmed = queue.trim_before(int(cutoff.timestamp() * 1000))
-    forgotten = Registry(queue.redis, queue.prefix).prune()  # heartbeats of collectors gone for good
+    forgotten = registry.prune()  # heartbeats of collectors gone for good
     return CleanupResult(jobs_removed, streams_removed, trimmed, days, forgotten)

@@ -8,10 +8,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from collector.sources import Source
-from collector.store import gaps
-from collector.store import series as store
-from collector.store.db import Database
-from collector.store.models import Series
+from collector.store import Series, SeriesStore
+from collector.store.gaps import fill_ranges
 from collector.timespec import interval_seconds
 
 from .validation import JobSpec, ValidationError, build_spec
@@ -20,11 +18,13 @@ MAX_FILL_JOBS = 20
 # Options that only steer a test or a demo, never what the bars are.
 _NOT_COPIED = ("fail",)
 
+GetSource = Callable[[str], Source]
 
-def options_for(db: Database, series: Series) -> dict[str, Any]:
+
+def options_for(store: SeriesStore, series: Series) -> dict[str, Any]:
     """How to ask the source again for the same kind of bars: the options of the newest job
     that wrote the series, or what its kind implies when no job is left (cleanup)."""
-    options = store.latest_options(db, series)
+    options = store.latest_options(series)
     if options is not None:
         return {k: v for k, v in options.items() if k not in _NOT_COPIED}
     if series.source == "yahoo":
@@ -34,59 +34,42 @@ def options_for(db: Database, series: Series) -> dict[str, Any]:
     return {"kind": series.kind} if series.kind != "trades" else {}
 
 
-def spec_for(db: Database, series: Series, start: int, end: int | None,
-             get_source: Callable[[str], Source]) -> JobSpec:
+def spec_for(store: SeriesStore, series: Series, start: int, end: int | None, get_source: GetSource) -> JobSpec:
     """A validated job for [start, end) of the series (end None: up to now)."""
     fields = {"source": series.source, "interval": series.interval, "start": _iso(start),
-              "end": _iso(end) if end is not None else "", "options": options_for(db, series)}
+              "end": _iso(end) if end is not None else "", "options": options_for(store, series)}
     spec = build_spec(fields, series.symbol, get_source)
     if spec.kind != series.kind:
         raise ValidationError({"kind": f"Cannot tell how to ask {series.source} for {series.kind} bars again."})
     return spec
 
 
-def update_spec(db: Database, series: Series, get_source: Callable[[str], Source]) -> JobSpec:
+def update_spec(store: SeriesStore, series: Series, get_source: GetSource) -> JobSpec:
     """From the last stored bar (collected again: it may have been unfinished) to now."""
     if series.last_ts is None:
         raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
     now = int(datetime.now(timezone.utc).timestamp())
     if series.last_ts >= now:
         raise ValidationError({"series": "The series is already up to date."})
-    return spec_for(db, series, series.last_ts, None, get_source)
+    return spec_for(store, series, series.last_ts, None, get_source)
 
 
-def series_gaps(db: Database, series: Series) -> gaps.GapReport:
-    """The gap report of a series, cached until the series changes."""
-    key = (series.id, series.bar_count, series.first_ts, series.last_ts, series.updated_at)
-    report = _cache.get(key)
-    if report is None:
-        report = gaps.find_gaps(store.all_times(db, series.id), series.source, series.symbol, series.interval)
-        if len(_cache) >= 256:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = report
-    return report
-
-
-_cache: dict[tuple, gaps.GapReport] = {}
-
-
-def fill_specs(db: Database, series: Series, get_source: Callable[[str], Source]) -> tuple[list[JobSpec], dict[str, str]]:
+def fill_specs(store: SeriesStore, series: Series, get_source: GetSource) -> tuple[list[JobSpec], dict[str, str]]:
     """Jobs covering the series' gaps, and messages for the ranges a source refuses
     (for example 1-minute bars older than Yahoo keeps)."""
-    report = series_gaps(db, series)
     specs, problems = [], {}
-    for start, end in gaps.fill_ranges(report, MAX_FILL_JOBS):
+    for start, end in fill_ranges(store.gaps(series), MAX_FILL_JOBS):
         try:
-            specs.append(spec_for(db, series, start, end, get_source))
+            specs.append(spec_for(store, series, start, end, get_source))
         except ValidationError as exc:
             problems[f"{_iso(start)} – {_iso(end)}"] = " ".join(exc.errors.values())
     return specs, problems
 
 
-def missing_specs(db: Database, spec: JobSpec) -> list[JobSpec]:
+def missing_specs(store: SeriesStore, spec: JobSpec) -> list[JobSpec]:
     """`spec` cut down to what its series does not hold yet: before the first stored bar,
     the gaps inside the asked range, and from the last stored bar on. [] if nothing is missing."""
-    found = store.find(db, spec.source, spec.symbol, spec.interval, spec.kind)
+    found = store.find(spec.source, spec.symbol, spec.interval, spec.kind)
     if not found or found[0].first_ts is None:
         return [spec]
     series = found[0]
@@ -94,7 +77,7 @@ def missing_specs(db: Database, spec: JobSpec) -> list[JobSpec]:
     ranges = []
     if lo < series.first_ts:
         ranges.append((lo, min(hi, series.first_ts)))
-    for gap_lo, gap_hi in gaps.fill_ranges(series_gaps(db, series), MAX_FILL_JOBS):
+    for gap_lo, gap_hi in fill_ranges(store.gaps(series), MAX_FILL_JOBS):
         if gap_lo < hi and gap_hi > lo:
             ranges.append((max(lo, gap_lo), min(hi, gap_hi)))
     tail = series.last_ts + interval_seconds(spec.interval)

@@ -1,28 +1,33 @@
-"""The job manager: create, get, list, cancel, retry, and every state transition.
-
-Each transition is a conditional UPDATE (`... WHERE status = :expected`), so two
-collectors can never both run a job and a cancel can never be overwritten.
-"""
+"""The job manager: what people (web, curl, CLI) do with jobs — submit, retry, cancel,
+clean up, update a stored series — on top of the state changes in `lifecycle`."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import redis
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from collector.queue.streams import Queue
+from collector.queue import Queue, Registry
 from collector.settings import Settings
-from collector.sources import Source, load_source
-from collector.store.db import Database
-from collector.store.models import ACTIVE_STATUSES, Job, JobStatus
-from collector.store.paging import Page
+from collector.sources import SourceSet
+from collector.store import (
+    ACTIVE_STATUSES,
+    Database,
+    Job,
+    JobStatus,
+    Series,
+    SeriesStore,
+)
 from collector.timespec import utcnow
 
+from . import incremental, lifecycle
+from .cleanup import CleanupResult, cleanup
+from .queries import JobQueries
 from .validation import (
     MAX_SYMBOLS_PER_SUBMIT,
     JobSpec,
@@ -33,13 +38,7 @@ from .validation import (
 
 log = logging.getLogger("mdc.jobs")
 
-TABS: dict[str, tuple[str, ...]] = {
-    "running": ("PENDING", "RUNNING"),
-    "completed": ("COMPLETED",),
-    "failed": ("FAILED",),
-    "cancelled": ("CANCELLED",),
-    "all": tuple(JobStatus),
-}
+EXAMPLE_SYMBOL = "AAPL"  # stands in for the symbol when the form asks whether the rest fits
 
 
 @dataclass(frozen=True)
@@ -49,21 +48,17 @@ class Submitted:
     queued: bool  # False: Redis was unreachable; the job starts once it is back
 
 
-class JobManager:
-    def __init__(self, db: Database, queue: Queue, settings: Settings,
-                 source_factory: Callable[[str], Source] | None = None):
-        self.db = db
+class JobManager(JobQueries):
+    def __init__(self, db: Database, queue: Queue, settings: Settings, sources: SourceSet,
+                 registry: Registry | None = None):
+        super().__init__(db)
         self.queue = queue
         self.settings = settings
-        self._sources: dict[str, Source] = {}
-        self._source_factory = source_factory or (lambda name: load_source(name, settings))
+        self.sources = sources
+        self.registry = registry or Registry(queue.redis, queue.prefix, ttl_seconds=settings.heartbeat_ttl_seconds)
+        self.series = SeriesStore(db)
 
-    def source(self, name: str) -> Source:
-        if name not in self._sources:
-            self._sources[name] = self._source_factory(name)
-        return self._sources[name]
-
-    # --- create -----------------------------------------------------------------------
+    # --- submit -----------------------------------------------------------------------
     def validate(self, fields: Mapping[str, Any]) -> list[JobSpec]:
         """One spec per symbol in fields["symbol"]; ValidationError with every problem."""
         symbols = split_symbols(str(fields.get("symbol") or ""))
@@ -72,7 +67,7 @@ class JobManager:
         specs, errors = [], {}
         for symbol in symbols or [""]:
             try:
-                specs.append(build_spec(fields, symbol, self.source))
+                specs.append(build_spec(fields, symbol, self.sources.get))
             except ValidationError as exc:
                 for key, message in exc.errors.items():
                     if key == "symbol" and len(symbols) > 1 and key in errors:
@@ -83,9 +78,24 @@ class JobManager:
             raise ValidationError(errors)
         return specs
 
-    def submit(self, fields: Mapping[str, Any]) -> list[Submitted]:
-        """Validate and create one job per symbol, then queue them."""
-        return [self.create(spec) for spec in self.validate(fields)]
+    def explain(self, fields: Mapping[str, Any]) -> str | None:
+        """What is wrong with the fields other than the symbol (for a hint while the form is
+        being filled in), or None when they fit the source."""
+        try:
+            build_spec(fields, EXAMPLE_SYMBOL, self.sources.get)
+        except ValidationError as exc:
+            return " ".join(m for k, m in exc.errors.items() if k != "symbol") or None
+        return None
+
+    def submit(self, fields: Mapping[str, Any], *, only_missing: bool = False) -> list[Submitted]:
+        """Validate and create one job per symbol, then queue them. With `only_missing`,
+        each is cut down to the parts its stored series lacks."""
+        specs = self.validate(fields)
+        if only_missing:
+            specs = [part for spec in specs for part in incremental.missing_specs(self.series, spec)]
+            if not specs:
+                raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
+        return [self.create(spec) for spec in specs]
 
     def create(self, spec: JobSpec) -> Submitted:
         job = Job(source=spec.source, symbol=spec.symbol, interval=spec.interval, kind=spec.kind,
@@ -108,8 +118,7 @@ class JobManager:
             self.queue.publish(job.id)
         except redis.RedisError as exc:
             log.warning("job %s saved but not queued (Redis: %s); it is queued once Redis is back", job.id, exc)
-            with self.db.write() as session:
-                session.execute(update(Job).where(Job.id == job.id).values(published_at=None))
+            lifecycle.mark_unpublished(self.db, job.id)
             job.published_at = None
             return Submitted(job, created=True, queued=False)
         return Submitted(job, created=True, queued=True)
@@ -126,8 +135,7 @@ class JobManager:
         except redis.RedisError as exc:
             log.warning("job %s saved but not queued (Redis: %s); it is queued once Redis is back", job_id, exc)
             return False
-        with self.db.write() as session:
-            session.execute(update(Job).where(Job.id == job_id).values(published_at=utcnow()))
+        lifecycle.mark_published(self.db, job_id)
         return True
 
     def publish_outbox(self, older_than_s: float = 5.0, limit: int = 100) -> int:
@@ -149,71 +157,28 @@ class JobManager:
                        end_is_now=False)
         return self.create(spec)
 
-    # --- read -------------------------------------------------------------------------
-    def get(self, job_id: int) -> Job | None:
-        with self.db.read() as session:
-            return session.get(Job, job_id)
+    # --- stored series ----------------------------------------------------------------
+    def update_series(self, series: Series) -> Submitted:
+        """A job from the series' last stored bar to now; ValidationError when it cannot be."""
+        return self.create(incremental.update_spec(self.series, series, self.sources.get))
 
-    def list(self, tab: str = "all", *, page: int = 1, per_page: int = 50,
-             symbol: str | None = None, source: str | None = None) -> Page:
-        statuses = TABS[tab]
-        query = select(Job)
-        counter = select(func.count()).select_from(Job)
-        conditions = []
-        if tab != "all":
-            conditions.append(Job.status.in_(statuses))
-        if symbol:
-            conditions.append(Job.symbol == symbol.upper())
-        if source:
-            conditions.append(Job.source == source)
-        if conditions:
-            query = query.where(*conditions)
-            counter = counter.where(*conditions)
-        with self.db.read() as session:
-            total = session.scalar(counter) or 0
-            items = session.scalars(query.order_by(Job.id.desc()).offset((page - 1) * per_page)
-                                    .limit(per_page)).all()
-        return Page(list(items), total, page, per_page)
+    def fill_series(self, series: Series) -> tuple[list[Submitted], dict[str, str]]:
+        """Jobs that fill the series' gaps, and why the source refuses the others."""
+        specs, refused = incremental.fill_specs(self.series, series, self.sources.get)
+        return [self.create(spec) for spec in specs], refused
 
-    def counts(self) -> dict[str, int]:
-        """Jobs per status, every status present."""
-        with self.db.read() as session:
-            rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-        counts = {status.value: 0 for status in JobStatus}
-        counts.update({status: n for status, n in rows})
-        return counts
-
-    def active(self, limit: int = 3) -> tuple[list[Job], int]:
-        """The oldest active jobs (running first) and how many are active in all."""
-        with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(Job)
-                                   .where(Job.status.in_(ACTIVE_STATUSES))) or 0
-            items = session.scalars(select(Job).where(Job.status.in_(ACTIVE_STATUSES))
-                                    .order_by(Job.status.desc(), Job.id).limit(limit)).all()
-        return list(items), total
-
-    # --- cancel -----------------------------------------------------------------------
+    # --- cancel, clean up ---------------------------------------------------------------
     def cancel(self, job_id: int) -> Job:
-        """PENDING -> CANCELLED at once; RUNNING -> flag the collector honours after its chunk."""
-        now = utcnow()
-        with self.db.write() as session:
-            done = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING)
-                                   .values(status=JobStatus.CANCELLED, finished_at=now,
-                                           error="Cancelled before it started.")).rowcount
-            if not done:
-                session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                                .values(cancel_requested=True))
-            job = session.get(Job, job_id)
+        """PENDING -> CANCELLED at once; RUNNING -> its collector stops after the current chunk."""
+        job, at_once = lifecycle.cancel(self.db, job_id)
         if job is None:
             raise LookupError(job_id)
-        try:
-            if done:
-                self.queue.add_event(job_id, state="CANCELLED", done=job.progress_done,
-                                     total=job.progress_total, message="Cancelled before it started.")
-            elif job.status == JobStatus.RUNNING:
-                self.queue.add_event(job_id, state="RUNNING", done=job.progress_done, total=job.progress_total,
-                                     rows_new=job.rows_new, rows_updated=job.rows_updated,
-                                     message="Cancel requested: stopping after the current chunk.")
-        except redis.RedisError:
-            pass  # the database already holds the decision; the event is only for the log
+        if at_once:
+            self.queue.add_job_event(job, lifecycle.CANCELLED_BEFORE_START)
+        elif job.status == JobStatus.RUNNING:
+            self.queue.add_job_event(job, "Cancel requested: stopping after the current chunk.")
         return job
+
+    def cleanup(self, days: int | None = None) -> CleanupResult:
+        """Remove finished jobs older than `days` (default: the retention setting)."""
+        return cleanup(self.db, self.queue, self.registry, self.settings.retention_days if days is None else days)

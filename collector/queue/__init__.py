@@ -1,0 +1,10 @@
+"""Redis: the work stream and its consumer group, per-job progress events, collector
+heartbeats, duty locks and the figures the monitor shows. Lua scripts live in lua/."""
+
+from .events import Counts
+from .locks import try_lock
+from .registry import Registry
+from .stats import QueueStats, record_bars
+from .streams import GROUP, Entry, Queue
+
+__all__ = ["Counts", "Entry", "GROUP", "Queue", "QueueStats", "Registry", "record_bars", "try_lock"]

@@ -3,14 +3,16 @@ events `{prefix}:job:{id}:events`. Entries carry only a job id; the database hol
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 
+from collector import luascripts
+
+from .events import Counts, event_fields, parse_event
+
 GROUP = "collectors"
-EVENT_FIELDS = ("state", "done", "total", "rows_new", "rows_updated", "message", "ts")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Queue:
         self.prefix = prefix
         self.stream = f"{prefix}:jobs"
         self.events_maxlen = events_maxlen
+        self._refresh = luascripts.register(client, __file__, "refresh_claim")
+        self._snapshot = luascripts.register(client, __file__, "snapshot")
 
     def events_key(self, job_id: int) -> str:
         return f"{self.prefix}:job:{job_id}:events"
@@ -87,7 +91,7 @@ class Queue:
 
         Atomic (a script), so a refresh can never snatch back an entry that another
         collector took over between a check and the claim."""
-        return bool(self.redis.eval(_REFRESH, 1, self.stream, GROUP, consumer, entry_id))
+        return bool(self._refresh(keys=[self.stream], args=[GROUP, consumer, entry_id]))
 
     def give_back(self, owner: str, entry_id: str) -> None:
         """Hand an entry taken over by mistake back to `owner`, fresh (its owner is alive)."""
@@ -96,12 +100,13 @@ class Queue:
     def queued_job_ids(self) -> tuple[set[int], set[int]]:
         """(job ids waiting in the stream, job ids of entries delivered and not acked),
         read in one atomic step, so an entry moving between the two is never missed."""
-        backlog, pending = self.redis.eval(_SNAPSHOT, 1, self.stream, GROUP)
+        backlog, pending = self._snapshot(keys=[self.stream], args=[GROUP])
         return ({_job_id(_pairs(fields)) for _id, fields in backlog},
                 {_job_id(_pairs(fields)) for _id, fields in pending if fields})
 
-    def ack(self, entry_id: str) -> None:
-        self.redis.xack(self.stream, GROUP, entry_id)
+    def ack(self, entry_id: str, *, pipe: Any = None) -> None:
+        """Acknowledge an entry; given a pipeline, only queue the command on it."""
+        (pipe if pipe is not None else self.redis).xack(self.stream, GROUP, entry_id)
 
     def trim_before(self, epoch_ms: int) -> int:
         """Drop work entries older than `epoch_ms` (stream ids are millisecond times)."""
@@ -117,65 +122,41 @@ class Queue:
                 "lag": group.get("lag")}
 
     # --- progress events -------------------------------------------------------------
-    def add_event(self, job_id: int, *, state: str, done: int = 0, total: int = 0,
-                  rows_new: int = 0, rows_updated: int = 0, message: str = "",
+    def add_event(self, job_id: int, *, state: str, message: str, counts: Counts = Counts(),
                   pipe: Any = None, **extra: Any) -> Any:
-        fields = {"state": state, "done": done, "total": total, "rows_new": rows_new,
-                  "rows_updated": rows_updated, "message": message, "ts": f"{time.time():.3f}"}
-        fields.update({k: str(v) for k, v in extra.items() if v is not None})
+        """Append a progress event; given a pipeline, only queue the command on it."""
         target = pipe if pipe is not None else self.redis
-        return target.xadd(self.events_key(job_id), fields, maxlen=self.events_maxlen, approximate=True)
+        return target.xadd(self.events_key(job_id), event_fields(state, counts, message, **extra),
+                           maxlen=self.events_maxlen, approximate=True)
+
+    def add_job_event(self, job: Any, message: str, *, state: str | None = None, **extra: Any) -> None:
+        """An event that reports a job row as it stands (its state unless `state` is given);
+        best effort: the database already holds the truth."""
+        try:
+            self.add_event(job.id, state=state or job.status, message=message, counts=Counts.of(job), **extra)
+        except redis.RedisError:
+            pass
 
     def last_event(self, job_id: int) -> dict[str, Any] | None:
         rows = self.redis.xrevrange(self.events_key(job_id), count=1)
-        return _event(*rows[0]) if rows else None
+        return parse_event(*rows[0]) if rows else None
 
     def last_events(self, job_ids: list[int]) -> dict[int, dict[str, Any]]:
         """The newest event of each job, in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.xrevrange(self.events_key(job_id), count=1)
-        return {job_id: _event(*rows[0]) for job_id, rows in zip(job_ids, pipe.execute()) if rows}
+        return {job_id: parse_event(*rows[0]) for job_id, rows in zip(job_ids, pipe.execute()) if rows}
 
     def events(self, job_id: int, *, after: str | None = None, count: int = 1000) -> list[dict[str, Any]]:
         """Events oldest first; `after` is a cursor (an event id) to get only newer ones."""
         start = f"({after}" if after else "-"
-        return [_event(i, f) for i, f in self.redis.xrange(self.events_key(job_id), min=start, count=count)]
+        return [parse_event(i, f) for i, f in self.redis.xrange(self.events_key(job_id), min=start, count=count)]
 
     def delete_events(self, job_ids: list[int]) -> int:
         if not job_ids:
             return 0
         return self.redis.delete(*[self.events_key(j) for j in job_ids])
-
-
-# Reset an entry's idle time only while `consumer` holds it. JUSTID keeps the delivery count.
-_REFRESH = """
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
-return 1
-"""
-
-# The undelivered backlog and the pending entries (with their fields) of the group.
-_SNAPSHOT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {{}, {}} end
-local last = nil
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local name, lid
-  for i = 1, #g, 2 do
-    if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then lid = g[i + 1] end
-  end
-  if name == ARGV[1] then last = lid end
-end
-if last == nil then return {{}, {}} end
-local backlog = redis.call('XRANGE', KEYS[1], '(' .. last, '+')
-local pending = {}
-for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000000)) do
-  local e = redis.call('XRANGE', KEYS[1], p[1], p[1])
-  if #e > 0 then table.insert(pending, e[1]) end
-end
-return {backlog, pending}
-"""
 
 
 def _pairs(flat) -> dict[str, str]:
@@ -189,19 +170,3 @@ def _job_id(fields: dict[str, str]) -> int:
         return int(fields.get("job_id", ""))
     except ValueError:
         return 0  # a malformed entry; the worker acks it as unknown
-
-
-def _event(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
-    event: dict[str, Any] = dict(fields)
-    event["id"] = entry_id
-    for key in ("done", "total", "rows_new", "rows_updated"):
-        try:
-            event[key] = int(fields.get(key, 0))
-        except ValueError:
-            event[key] = 0
-    try:
-        event["ts"] = float(fields.get("ts", 0))
-    except ValueError:
-        event["ts"] = 0.0
-    return event
-

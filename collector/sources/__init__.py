@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import PermanentError, Source, SourceError, TransientError
 
@@ -29,5 +29,33 @@ def load_source(name: str, settings: "Settings", **kwargs) -> Source:
     return cls(settings, **kwargs)
 
 
+class SourceSet:
+    """The sources one process uses, each built on first use (with the Redis client that
+    paces it, in collectors) and closed together."""
+
+    def __init__(self, settings: "Settings", redis: Any = None):
+        self.settings = settings
+        self.redis = redis
+        self._built: dict[str, Source] = {}
+
+    def get(self, name: str) -> Source:
+        """The source called `name`; KeyError for an unknown one."""
+        if name not in self._built:
+            self._built[name] = load_source(name, self.settings, redis=self.redis)
+        return self._built[name]
+
+    def option_names(self) -> dict[str, tuple[str, ...]]:
+        """The options each source takes from a form or curl."""
+        return {name: tuple(getattr(self.get(name), "option_names", ())) for name in SOURCES}
+
+    def option_choices(self, name: str) -> dict[str, tuple[str, ...]]:
+        """For options with a fixed set of values, the values (what a form offers)."""
+        return dict(getattr(self.get(name), "option_choices", {}))
+
+    def close(self) -> None:
+        for source in self._built.values():
+            source.close()
+
+
 __all__ = ["SOURCES", "Source", "SourceError", "PermanentError", "TransientError",
-           "load_source", "source_label"]
+           "SourceSet", "load_source", "source_label"]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from collector.calendar import sim_bar_times
+from collector.parse import parse_whole
 from collector.settings import Settings
 from collector.timespec import (
     INTERVALS,
@@ -29,8 +30,6 @@ from .base import PermanentError, Request, TransientError, chunk_range, empty_ba
 BARS_PER_CHUNK = 20_000
 MAX_BARS_PER_JOB = 5_000_000
 KINDS = ("trades", "midpoint", "bid", "ask")
-_TRUTHY = {"1", "true", "on", "yes"}
-_FALSY = {"0", "false", "off", "no", ""}
 
 
 class SimSource:
@@ -85,14 +84,13 @@ class SimSource:
         return {}
 
     def plan(self, request: Request):
-        span = timedelta(seconds=max(86400, interval_seconds(request.interval) * BARS_PER_CHUNK))
-        return chunk_range(request.start, request.end, span)
+        return chunk_range(request.start, request.end, _span(request.interval))
 
     def fetch(self, request: Request, chunk, report_wait) -> pd.DataFrame:
         delay = request.options.get("delay", self.settings.sim_delay_seconds)
         if delay:
             time.sleep(delay)
-        index = self.plan(request).index(chunk)
+        index = round((chunk.start - request.start) / _span(request.interval))  # chunks are equal spans
         fail = request.options.get("fail", "")
         if fail:
             mode, _, at = fail.partition(":")
@@ -106,9 +104,13 @@ class SimSource:
         pass
 
 
+def _span(interval: str) -> timedelta:
+    return timedelta(seconds=max(86400, interval_seconds(interval) * BARS_PER_CHUNK))
+
+
 def _valid_fail(mode: str) -> bool:
     kind, _, at = mode.partition(":")
-    return kind in ("permanent", "transient") and at.isdigit()
+    return kind in ("permanent", "transient") and parse_whole(at) is not None and int(at) >= 0
 
 
 def _noise(seed: int, ts: np.ndarray, salt: int) -> np.ndarray:

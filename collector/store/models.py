@@ -26,7 +26,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -61,6 +64,25 @@ ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
 FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class seconds_between(FunctionElement):
+    """SQL for `later - earlier` in seconds, however the database subtracts times."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element, compiler, **kw):
+    earlier, later = element.clauses
+    return f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
+
+
+@compiles(seconds_between)
+def _seconds_sqlite(element, compiler, **kw):
+    earlier, later = element.clauses
+    return f"((julianday({compiler.process(later, **kw)}) - julianday({compiler.process(earlier, **kw)})) * 86400.0)"
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
@@ -93,6 +115,27 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     request_key: Mapped[str] = mapped_column(String(64))  # hash of what was asked, for de-duplication
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @hybrid_property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish (to now while it runs); None before it started."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or datetime.now(timezone.utc)
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @duration_s.inplace.expression
+    @classmethod
+    def _duration_s_sql(cls):
+        return seconds_between(cls.started_at, cls.finished_at)
 
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),

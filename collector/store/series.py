@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
 from sqlalchemy import asc, delete, desc, func, select
 
+from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
+
 from .db import Database
+from .gaps import GapReport, find_gaps
 from .models import Bar, Job, Series
 from .paging import Page
 
-BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume", "wap", "trades")
+BAR_COLUMNS = ("ts", *VALUE_COLUMNS)  # as read back: the bar time, then its values
 SORTS = {"symbol": Series.symbol, "source": Series.source, "interval": Series.interval,
          "kind": Series.kind, "bars": Series.bar_count, "first": Series.first_ts,
          "last": Series.last_ts, "collected": Series.updated_at}
@@ -35,151 +39,157 @@ class Buckets:
     count: int
 
 
-def list_series(db: Database, *, symbol: str | None = None, source: str | None = None,
-                sort: str = "symbol", descending: bool = False) -> list[Series]:
-    """Every series matching the filters; symbol matches a prefix, case-insensitively."""
-    query = select(Series)
-    if symbol:
-        query = query.where(Series.symbol.startswith(symbol.upper(), autoescape=True))
-    if source:
-        query = query.where(Series.source == source)
-    order = desc if descending else asc
-    column = SORTS.get(sort, Series.symbol)
-    query = query.order_by(order(column), Series.symbol, Series.source, Series.interval, Series.kind)
-    with db.read() as session:
-        return list(session.scalars(query))
+class SeriesStore:
+    """The stored series of one database: listing, reading, gaps and removal."""
 
+    def __init__(self, db: Database):
+        self.db = db
 
-def find(db: Database, source: str, symbol: str, interval: str, kind: str | None = None) -> list[Series]:
-    """The series with this source/symbol/interval (every kind, or one kind)."""
-    query = select(Series).where(Series.source == source, Series.symbol == symbol,
-                                 Series.interval == interval)
-    if kind:
-        query = query.where(Series.kind == kind)
-    with db.read() as session:
-        return list(session.scalars(query.order_by(Series.kind)))
+    def list(self, *, symbol: str | None = None, source: str | None = None,
+                    sort: str = "symbol", descending: bool = False) -> list[Series]:
+        """Every series matching the filters; symbol matches a prefix, case-insensitively."""
+        query = select(Series)
+        if symbol:
+            query = query.where(Series.symbol.startswith(symbol.upper(), autoescape=True))
+        if source:
+            query = query.where(Series.source == source)
+        order = desc if descending else asc
+        column = SORTS.get(sort, Series.symbol)
+        query = query.order_by(order(column), Series.symbol, Series.source, Series.interval, Series.kind)
+        with self.db.read() as session:
+            return list(session.scalars(query))
 
+    def find(self, source: str, symbol: str, interval: str, kind: str | None = None) -> list[Series]:
+        """The series with this source/symbol/interval (every kind, or one kind)."""
+        query = select(Series).where(Series.source == source, Series.symbol == symbol,
+                                     Series.interval == interval)
+        if kind:
+            query = query.where(Series.kind == kind)
+        with self.db.read() as session:
+            return list(session.scalars(query.order_by(Series.kind)))
 
-def count_bars(db: Database, sid: int, start: int | None = None, end: int | None = None) -> int:
-    """Bars of series `sid` with start <= ts < end (either bound optional)."""
-    query = select(func.count()).select_from(Bar).where(Bar.series_id == sid, *_range(start, end))
-    with db.read() as session:
-        return session.scalar(query) or 0
+    def count(self, sid: int, start: int | None = None, end: int | None = None) -> int:
+        """Bars of series `sid` with start <= ts < end (either bound optional)."""
+        query = select(func.count()).select_from(Bar).where(Bar.series_id == sid, *_range(start, end))
+        with self.db.read() as session:
+            return session.scalar(query) or 0
 
+    def span(self, sid: int, start: int | None = None, end: int | None = None) -> tuple[int | None, int | None]:
+        """First and last bar time in the range, (None, None) when it holds no bars."""
+        query = select(func.min(Bar.ts), func.max(Bar.ts)).where(Bar.series_id == sid, *_range(start, end))
+        with self.db.read() as session:
+            lo, hi = session.execute(query).one()
+        return lo, hi
 
-def span(db: Database, sid: int, start: int | None = None, end: int | None = None) -> tuple[int | None, int | None]:
-    """First and last bar time in the range, (None, None) when it holds no bars."""
-    query = select(func.min(Bar.ts), func.max(Bar.ts)).where(Bar.series_id == sid, *_range(start, end))
-    with db.read() as session:
-        lo, hi = session.execute(query).one()
-    return lo, hi
+    def page(self, sid: int, page: int, per_page: int) -> Page[tuple]:
+        """The latest bars as tuples of BAR_COLUMNS, newest first, one page of them."""
+        columns = [getattr(Bar, name) for name in BAR_COLUMNS]
+        with self.db.read() as session:
+            total = session.scalar(select(func.count()).select_from(Bar).where(Bar.series_id == sid)) or 0
+            rows = session.execute(select(*columns).where(Bar.series_id == sid).order_by(Bar.ts.desc())
+                                   .offset((page - 1) * per_page).limit(per_page)).all()
+        return Page([tuple(r) for r in rows], total, page, per_page)
 
+    def bars(self, sid: int, start: int | None = None, end: int | None = None) -> list[tuple]:
+        """All bars of a (small) range as BAR_COLUMNS tuples, oldest first."""
+        return [row for batch in self.iter_bars(sid, start, end) for row in batch]
 
-def bars_page(db: Database, sid: int, page: int, per_page: int) -> Page[tuple]:
-    """The latest bars as tuples of BAR_COLUMNS, newest first, one page of them."""
-    columns = [getattr(Bar, name) for name in BAR_COLUMNS]
-    with db.read() as session:
-        total = session.scalar(select(func.count()).select_from(Bar).where(Bar.series_id == sid)) or 0
-        rows = session.execute(select(*columns).where(Bar.series_id == sid).order_by(Bar.ts.desc())
-                               .offset((page - 1) * per_page).limit(per_page)).all()
-    return Page([tuple(r) for r in rows], total, page, per_page)
+    def iter_bars(self, sid: int, start: int | None = None, end: int | None = None,
+                  batch_rows: int = STREAM_BATCH_ROWS) -> Iterator[list[tuple]]:
+        """Bars oldest first, in batches of at most `batch_rows` tuples (BAR_COLUMNS).
 
+        Keyset pagination on ts: each batch is its own short read, so an export of millions of
+        bars holds one batch in memory and never a long-running transaction.
+        """
+        sql = ("SELECT ts, open, high, low, close, volume, wap, trades FROM bars "
+               "WHERE series_id = :sid AND ts >= :lo AND ts < :hi ORDER BY ts LIMIT :n")
+        sql = _param(sql, self.db)
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
+        while True:
+            with self.db.read() as session:
+                # The driver's own cursor: SQLAlchemy's row objects would cost a third more time.
+                cur = session.connection().connection.driver_connection.cursor()
+                try:
+                    cur.execute(sql, {"sid": sid, "lo": lo, "hi": hi, "n": batch_rows})
+                    rows = cur.fetchall()
+                finally:
+                    cur.close()
+            if not rows:
+                return
+            yield rows
+            if len(rows) < batch_rows:
+                return
+            lo = rows[-1][0] + 1
 
-def bars_in_range(db: Database, sid: int, start: int | None = None, end: int | None = None) -> list[tuple]:
-    """All bars of a (small) range as BAR_COLUMNS tuples, oldest first."""
-    return [row for batch in iter_bars(db, sid, start, end) for row in batch]
+    def times(self, sid: int) -> np.ndarray:
+        """Every bar time of the series, sorted (int64 epoch seconds)."""
+        with self.db.read() as session:
+            rows = session.connection().exec_driver_sql(
+                _param("SELECT ts FROM bars WHERE series_id = :sid ORDER BY ts", self.db), {"sid": sid}).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def buckets(self, sid: int, start: int, end: int, n: int) -> Buckets:
+        """Min and max close in `n` equal time buckets of [start, end), for a chart.
 
-def iter_bars(db: Database, sid: int, start: int | None = None, end: int | None = None,
-              batch_rows: int = STREAM_BATCH_ROWS) -> Iterator[list[tuple]]:
-    """Bars oldest first, in batches of at most `batch_rows` tuples (BAR_COLUMNS).
-
-    Keyset pagination on ts: each batch is its own short read, so an export of millions of
-    bars holds one batch in memory and never a long-running transaction.
-    """
-    sql = ("SELECT ts, open, high, low, close, volume, wap, trades FROM bars "
-           "WHERE series_id = :sid AND ts >= :lo AND ts < :hi ORDER BY ts LIMIT :n")
-    sql = _param(sql, db)
-    lo = -(2**62) if start is None else start
-    hi = 2**62 if end is None else end
-    while True:
-        with db.read() as session:
-            # The driver's own cursor: SQLAlchemy's row objects would cost a third more time.
-            cur = session.connection().connection.driver_connection.cursor()
-            try:
-                cur.execute(sql, {"sid": sid, "lo": lo, "hi": hi, "n": batch_rows})
-                rows = cur.fetchall()
-            finally:
-                cur.close()
+        SQLite: one indexed range query per bucket (a GROUP BY over an expression would sort
+        every bar first; separate range scans over the clustered key are about twice as fast).
+        PostgreSQL: one GROUP BY.
+        """
+        width = max(1, -(-(end - start) // n))
+        if self.db.dialect == "postgresql":
+            sql = ("SELECT (ts - %(lo)s) / %(w)s AS b, min(ts), min(close), max(close), count(*) FROM bars "
+                   "WHERE series_id = %(sid)s AND ts >= %(lo)s AND ts < %(hi)s GROUP BY b ORDER BY b")
+            with self.db.read() as session:
+                rows = [r[1:] for r in session.connection().exec_driver_sql(
+                    sql, {"lo": start, "w": width, "sid": sid, "hi": end}).fetchall()]
+        else:
+            sql = ("SELECT min(ts), min(close), max(close), count(*) FROM bars "
+                   "WHERE series_id = ? AND ts >= ? AND ts < ?")
+            with self.db.read() as session:
+                cur = session.connection().connection.driver_connection.cursor()
+                try:
+                    rows = [cur.execute(sql, (sid, lo, lo + width)).fetchone() for lo in range(start, end, width)]
+                finally:
+                    cur.close()
+                rows = [r for r in rows if r[3]]
         if not rows:
-            return
-        yield rows
-        if len(rows) < batch_rows:
-            return
-        lo = rows[-1][0] + 1
+            empty = np.array([], dtype=np.float64)
+            return Buckets(np.array([], dtype=np.int64), empty, empty, 0)
+        ts, lo_, hi_, counts = (np.array(col) for col in zip(*rows))
+        return Buckets(ts.astype(np.int64), lo_.astype(np.float64), hi_.astype(np.float64), int(counts.sum()))
+
+    def jobs_for(self, series: Series, limit: int = 20) -> tuple[list[Job], int]:
+        """Jobs that wrote this series (same source, symbol, interval and kind), newest first."""
+        where = (Job.source == series.source, Job.symbol == series.symbol,
+                 Job.interval == series.interval, Job.kind == series.kind)
+        with self.db.read() as session:
+            total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+            jobs = session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit)).all()
+        return list(jobs), total
+
+    def latest_options(self, series: Series) -> dict | None:
+        """Options of the newest job that wrote the series (so new jobs ask the same way)."""
+        jobs, _ = self.jobs_for(series, limit=1)
+        return dict(jobs[0].options or {}) if jobs else None
+
+    def delete(self, sid: int) -> int:
+        """Remove a series and its bars; returns how many bars went."""
+        with self.db.write() as session:
+            removed = session.execute(delete(Bar).where(Bar.series_id == sid)).rowcount or 0
+            session.execute(delete(Series).where(Series.id == sid))
+        return removed
+
+    def gaps(self, series: Series) -> GapReport:
+        """The gap report of a series, cached until the series changes (a write moves its
+        bar count, bounds or updated_at, which are part of the cache key)."""
+        return _gaps(self.db, series.id, series.source, series.symbol, series.interval,
+                     series.bar_count, series.first_ts, series.last_ts, series.updated_at)
 
 
-def all_times(db: Database, sid: int) -> np.ndarray:
-    """Every bar time of the series, sorted (int64 epoch seconds)."""
-    with db.read() as session:
-        rows = session.connection().exec_driver_sql(
-            _param("SELECT ts FROM bars WHERE series_id = :sid ORDER BY ts", db), {"sid": sid}).fetchall()
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-
-
-def buckets(db: Database, sid: int, start: int, end: int, n: int) -> Buckets:
-    """Min and max close in `n` equal time buckets of [start, end), for a chart.
-
-    SQLite: one indexed range query per bucket (a GROUP BY over an expression would sort
-    every bar first; separate range scans over the clustered key are about twice as fast).
-    PostgreSQL: one GROUP BY.
-    """
-    width = max(1, -(-(end - start) // n))
-    if db.dialect == "postgresql":
-        sql = ("SELECT (ts - %(lo)s) / %(w)s AS b, min(ts), min(close), max(close), count(*) FROM bars "
-               "WHERE series_id = %(sid)s AND ts >= %(lo)s AND ts < %(hi)s GROUP BY b ORDER BY b")
-        with db.read() as session:
-            rows = [r[1:] for r in session.connection().exec_driver_sql(
-                sql, {"lo": start, "w": width, "sid": sid, "hi": end}).fetchall()]
-    else:
-        sql = ("SELECT min(ts), min(close), max(close), count(*) FROM bars "
-               "WHERE series_id = ? AND ts >= ? AND ts < ?")
-        with db.read() as session:
-            cur = session.connection().connection.driver_connection.cursor()
-            try:
-                rows = [cur.execute(sql, (sid, lo, lo + width)).fetchone() for lo in range(start, end, width)]
-            finally:
-                cur.close()
-            rows = [r for r in rows if r[3]]
-    if not rows:
-        empty = np.array([], dtype=np.float64)
-        return Buckets(np.array([], dtype=np.int64), empty, empty, 0)
-    ts, lo_, hi_, counts = (np.array(col) for col in zip(*rows))
-    return Buckets(ts.astype(np.int64), lo_.astype(np.float64), hi_.astype(np.float64), int(counts.sum()))
-
-
-def jobs_for(db: Database, series: Series, limit: int = 20) -> tuple[list[Job], int]:
-    """Jobs that wrote this series (same source, symbol, interval and kind), newest first."""
-    where = (Job.source == series.source, Job.symbol == series.symbol,
-             Job.interval == series.interval, Job.kind == series.kind)
-    with db.read() as session:
-        total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
-        jobs = session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit)).all()
-    return list(jobs), total
-
-
-def latest_options(db: Database, series: Series) -> dict | None:
-    """Options of the newest job that wrote the series (so new jobs ask the same way)."""
-    jobs, _ = jobs_for(db, series, limit=1)
-    return dict(jobs[0].options or {}) if jobs else None
-
-
-def delete_series(db: Database, sid: int) -> int:
-    """Remove a series and its bars; returns how many bars went."""
-    with db.write() as session:
-        removed = session.execute(delete(Bar).where(Bar.series_id == sid)).rowcount or 0
-        session.execute(delete(Series).where(Series.id == sid))
-    return removed
+@lru_cache(maxsize=256)
+def _gaps(db: Database, sid: int, source: str, symbol: str, interval: str, *_version) -> GapReport:
+    return find_gaps(SeriesStore(db).times(sid), source, symbol, interval)
 
 
 def _range(start: int | None, end: int | None) -> list:
@@ -189,7 +199,6 @@ def _range(start: int | None, end: int | None) -> list:
     if end is not None:
         conditions.append(Bar.ts < end)
     return conditions
-
 
 def _param(sql: str, db: Database) -> str:
     """Driver-level SQL with :name parameters for either driver."""

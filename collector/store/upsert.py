@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import Series
+from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
-VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "wap", "trades")
+from .models import Series
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,11 @@ class UpsertCounts:
     @property
     def total(self) -> int:
         return self.new + self.updated + self.unchanged
+
+    @property
+    def written(self) -> int:
+        """Bars that changed the table: new or updated."""
+        return self.new + self.updated
 
 
 def series_id(session: Session, source: str, symbol: str, interval: str, kind: str) -> int:

@@ -1,10 +1,10 @@
 """A collector's heartbeat thread and its view of Redis' health.
 
-Every `heartbeat_seconds` the thread writes the collector's heartbeat (a hash with a TTL)
-and refreshes the claim on the queue entry of the job it runs, so nobody takes a long job
-over while its collector is alive. It also notes since when Redis has answered: after an
-outage every entry looks idle, so collectors wait one idle timeout before judging any
-other collector dead (the live ones refresh their claims in the meantime).
+Every `every_s` seconds the thread writes the collector's heartbeat (a hash with a TTL) and
+refreshes the claim on the queue entry of the job it runs, so nobody takes a long job over
+while its collector is alive. It also notes since when Redis has answered: after an outage
+every entry looks idle, so collectors wait one idle timeout before judging any other
+collector dead (the live ones refresh their claims in the meantime).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
 
 import redis
 
-if TYPE_CHECKING:
-    from .loop import Collector
+from collector.queue import Queue, Registry
+
+from .state import WorkerState
 
 log = logging.getLogger("mdc.collector")
 
@@ -48,8 +48,9 @@ class RedisHealth:
 
 
 class Heartbeat:
-    def __init__(self, collector: "Collector"):
-        self.collector = collector
+    def __init__(self, registry: Registry, queue: Queue, state: WorkerState, health: RedisHealth, every_s: float):
+        self.registry, self.queue, self.state, self.health = registry, queue, state, health
+        self.every_s = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
         self._lost: str | None = None  # entry we already warned about
@@ -62,28 +63,28 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        c = self.collector
         while True:
             try:
                 self.beat()
-                if c.health.ok():
-                    log.info("%s: Redis is reachable again", c.name)
+                if self.health.ok():
+                    log.info("Redis is reachable again")
             except redis.RedisError as exc:
-                c.health.failed()
+                self.health.failed()
                 log.debug("heartbeat failed: %s", exc)
-            if self._stop.wait(c.settings.heartbeat_seconds):
+            if self._stop.wait(self.every_s):
                 return
 
     def beat(self) -> None:
-        c = self.collector
-        entry, job = c.current, c.current_job
-        c.registry.beat(c.name, current_job=job, entry=entry.id if entry else None,
-                        started_at=f"{c.started:.0f}", jobs_done=c.stats["completed"],
-                        jobs_failed=c.stats["failed"],
-                        state="stopping" if c.stopping else ("running" if job else "idle"))
-        if (entry is not None and not c.queue.refresh(c.name, entry.id) and self._lost != entry.id
-                and c.current is entry):  # not just acked by the main loop meanwhile
+        state = self.state
+        now = state.now()
+        self.registry.beat(state.name, current_job=now.job_id, entry=now.entry.id if now.entry else None,
+                           started_at=f"{state.started:.0f}", jobs_done=state.counts["completed"],
+                           jobs_failed=state.counts["failed"],
+                           state="stopping" if now.stopping else ("running" if now.job_id else "idle"))
+        entry = now.entry
+        if (entry is not None and not self.queue.refresh(state.name, entry.id) and self._lost != entry.id
+                and state.now().entry is entry):  # not just acked by the main loop meanwhile
             self._lost = entry.id
             # The database still decides who owns the job; this only means that, should this
             # collector stop now, the job is recovered by the reconcile duty, not by XAUTOCLAIM.
-            log.warning("%s: the queue entry of job %s is no longer ours", c.name, job)
+            log.warning("the queue entry of job %s is no longer ours", now.job_id)

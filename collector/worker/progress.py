@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 import redis
 
-from collector.queue import stats
-from collector.store.models import Job, JobStatus
-
-if TYPE_CHECKING:
-    from .loop import Collector
+from collector.queue import Counts, Queue, record_bars
+from collector.store import Job, JobStatus, UpsertCounts
 
 log = logging.getLogger("mdc.collector")
 
@@ -21,27 +18,29 @@ log = logging.getLogger("mdc.collector")
 class Progress:
     """Running totals of one job and the events that report them."""
 
-    def __init__(self, collector: "Collector", job: Job):
-        self.collector, self.job_id, self.source = collector, job.id, job.source
+    def __init__(self, queue: Queue, job: Job, collector: str):
+        self.queue, self.job_id, self.source, self.collector = queue, job.id, job.source, collector
         self.done, self.total = job.progress_done, job.progress_total
         self.rows_new, self.rows_updated, self.rows_unchanged = job.rows_new, job.rows_updated, job.rows_unchanged
         self._last_wait = 0.0
 
-    def add(self, counts) -> None:
+    def add(self, counts: UpsertCounts) -> None:
         self.rows_new += counts.new
         self.rows_updated += counts.updated
         self.rows_unchanged += counts.unchanged
 
-    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0, pipe=None) -> None:
+    @property
+    def counts(self) -> Counts:
+        return Counts(self.done, self.total, self.rows_new, self.rows_updated)
+
+    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0, pipe: Any = None) -> None:
         """Append a progress event; with `bars_written`, count them for the monitor in the same
         round trip. Given a pipeline, only queue the commands on it (the caller executes it)."""
-        queue = self.collector.queue
         try:
-            target = pipe if pipe is not None else queue.redis.pipeline(transaction=False)
-            queue.add_event(self.job_id, state=str(state), done=self.done, total=self.total,
-                            rows_new=self.rows_new, rows_updated=self.rows_updated,
-                            message=message, collector=self.collector.name, pipe=target)
-            stats.record_bars(target, queue.prefix, self.source, bars_written)
+            target = pipe if pipe is not None else self.queue.redis.pipeline(transaction=False)
+            self.queue.add_event(self.job_id, state=state, message=message, counts=self.counts,
+                                 collector=self.collector, pipe=target)
+            record_bars(target, self.queue.prefix, self.source, bars_written)
             if pipe is None:
                 target.execute()
         except redis.RedisError as exc:  # progress is best effort; the database has the truth

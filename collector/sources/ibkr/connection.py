@@ -23,6 +23,7 @@ from typing import Any, Awaitable, Callable
 
 import redis as redis_lib
 
+from collector import luascripts
 from collector.sources.base import TransientError, WaitReporter
 
 from .errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, unreachable_message
@@ -79,15 +80,12 @@ class ClientIdClaim:
     id and a killed one frees it when the TTL runs out.
     """
 
-    _REFRESH = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-                "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0")
-    _RELEASE = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                "return redis.call('DEL', KEYS[1]) end return 0")
-
     def __init__(self, redis: redis_lib.Redis | None, key_prefix: str, base: int,
                  span: int = 32, ttl: float = 60.0):
         self._redis, self._prefix, self.base, self.span, self.ttl = redis, key_prefix, base, span, ttl
+        if redis is not None:
+            self._refresh = luascripts.register(redis, __file__, "client_id_refresh")
+            self._release = luascripts.register(redis, __file__, "client_id_release")
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.current: int | None = None
         self._stop = threading.Event()
@@ -121,8 +119,7 @@ class ClientIdClaim:
         if self._redis is None or self.current is None:
             return
         with contextlib.suppress(redis_lib.RedisError):  # the next refresh tries again
-            self._redis.eval(self._REFRESH, 1, self._key(self.current), self._token,
-                             int(self.ttl * 1000))
+            self._refresh(keys=[self._key(self.current)], args=[self._token, int(self.ttl * 1000)])
 
     def release(self) -> None:
         self._stop.set()
@@ -131,7 +128,7 @@ class ClientIdClaim:
         self._thread = None
         if self._redis is not None and self.current is not None:
             with contextlib.suppress(redis_lib.RedisError):  # the TTL frees it anyway
-                self._redis.eval(self._RELEASE, 1, self._key(self.current), self._token)
+                self._release(keys=[self._key(self.current)], args=[self._token])
         self.current = None
 
     def _start_refresher(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from collector.calendar import is_us_equity, trading_windows
+from collector.parse import YES_NO_HELP, parse_bool
 from collector.settings import Settings
 from collector.sources.base import (
     BAR_COLUMNS,
@@ -72,8 +73,6 @@ SMALL_BAR_SECONDS = 30
 SMALL_BAR_HISTORY = timedelta(days=180)  # IB: bars of 30 s or less for the last 6 months
 _SYMBOL = re.compile(r"[A-Za-z0-9.]{1,15}")
 _EXCHANGE = re.compile(r"[A-Za-z0-9.]{1,20}")
-_TRUE = {"1", "true", "on", "yes", "y", "t"}
-_FALSE = {"0", "false", "off", "no", "n", "f"}
 
 
 class IbkrSource:
@@ -83,6 +82,7 @@ class IbkrSource:
     # What the web form and curl may pass (webapp/forms.py). rth defaults to true; an
     # unchecked browser checkbox sends nothing, so "all hours" needs rth=false (or 0/off/no).
     option_names = ("what_to_show", "rth", "currency", "primary_exchange")
+    option_choices = {"what_to_show": WHAT_TO_SHOW}
 
     def __init__(self, settings: Settings, redis=None, *, pacing: PacingRules | None = None,
                  connect_timeout: float | None = None, request_timeout: float | None = None,
@@ -109,18 +109,11 @@ class IbkrSource:
         what = str(options.get("what_to_show") or "TRADES").strip().upper()
         if what not in WHAT_TO_SHOW:
             errors["what_to_show"] = f"must be one of {', '.join(WHAT_TO_SHOW)}"
-        rth_raw = options.get("rth")
-        if rth_raw is None or (isinstance(rth_raw, str) and not rth_raw.strip()):
-            rth_raw = True  # absent or left empty: the default, regular trading hours only
-        rth = rth_raw if isinstance(rth_raw, bool) else str(rth_raw).strip().lower()
-        if not isinstance(rth, bool):
-            if rth in _TRUE:
-                rth = True
-            elif rth in _FALSE:
-                rth = False
-            else:
-                errors["rth"] = "must be true or false (regular trading hours only, or all hours)"
-                rth = True
+        # Absent or left empty: the default, regular trading hours only.
+        rth = parse_bool(options.get("rth"), empty=True)
+        if rth is None:
+            errors["rth"] = f"must be {YES_NO_HELP}: regular trading hours only, or all hours"
+            rth = True
         currency = str(options.get("currency") or "USD").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
             errors["currency"] = "must be a 3-letter currency code such as USD or EUR"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 
+from collector import luascripts
 from collector.sources.base import TransientError, WaitReporter
 from collector.timespec import describe_interval
 
@@ -90,17 +91,6 @@ class Pacer:
     the pacing holds within this process only.
     """
 
-    # KEYS[1] holds the next free slot (ms, Redis clock). Returns how long to wait (ms).
-    _SCRIPT = """
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local free = tonumber(redis.call('GET', KEYS[1]) or '0')
-    local slot = math.max(now, free)
-    local spacing = tonumber(ARGV[1])
-    redis.call('SET', KEYS[1], slot + spacing, 'PX', slot - now + spacing + 1000)
-    return slot - now
-    """
-
     _local_lock = threading.Lock()
     _local_next = 0.0
 
@@ -108,7 +98,7 @@ class Pacer:
         self.redis = redis
         self.key = key
         self.spacing = max(0.0, float(spacing))
-        self._script = redis.register_script(self._SCRIPT) if redis is not None else None
+        self._script = luascripts.register(redis, __file__, "pacing") if redis is not None else None
         self.report_wait: WaitReporter | None = None
 
     def wait(self) -> float:

@@ -21,6 +21,7 @@ import yfinance as yf
 from curl_cffi.requests import exceptions as http
 from yfinance import exceptions as yfe
 
+from collector.parse import YES_NO_HELP, parse_bool
 from collector.settings import Settings
 from collector.sources.base import (
     BAR_COLUMNS,
@@ -48,24 +49,7 @@ from .session import YahooSession, configure_yfinance, yfinance_call
 
 log = logging.getLogger("mdc.yahoo")
 
-_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
-_FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
 _DAY = timedelta(days=1)
-
-
-def parse_bool(value: Any) -> bool | None:
-    """True/False for the ways forms and JSON say yes/no; None when it is neither."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    return None
 
 
 class YahooSource:
@@ -102,9 +86,9 @@ class YahooSource:
             if name != "adjusted":
                 errors[name] = f"Yahoo has no option {name!r}; the only one is 'adjusted'"
                 continue
-            parsed = parse_bool(value)
+            parsed = parse_bool(value, empty=False)
             if parsed is None:
-                errors[name] = f"must be yes or no (true/false, on/off, 1/0), got {value!r}"
+                errors[name] = f"must be {YES_NO_HELP}, got {value!r}"
             else:
                 clean[name] = parsed
         return clean, errors

@@ -1,0 +1,201 @@
+"""Running one claimed job: fetch its chunks (retrying what is worth retrying), write each
+with its checkpoint, and end it — in one place, `end()`.
+
+A job's row is made final before its queue entry is acked, and its last chunk is written in
+the same transaction that ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from sqlalchemy.exc import DBAPIError
+
+from collector.jobs import JobManager, lifecycle
+from collector.queue import Entry
+from collector.settings import Settings
+from collector.sources import PermanentError, Source, TransientError
+from collector.sources.base import Chunk, Request
+from collector.store import Job, JobStatus, is_outage, retry_db
+
+from .progress import Progress, backoff
+from .state import WorkerState
+
+log = logging.getLogger("mdc.collector")
+
+OUTCOME = {JobStatus.COMPLETED: "completed", JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
+
+
+class Stopping(Exception):
+    """Shutdown was requested while waiting."""
+
+
+def request_of(job: Job) -> Request:
+    return Request(job.symbol, job.interval, job.start, job.end, dict(job.options or {}))
+
+
+class JobRunner:
+    def __init__(self, jobs: JobManager, state: WorkerState, settings: Settings):
+        self.jobs, self.state, self.settings = jobs, state, settings
+        self.db, self.queue = jobs.db, jobs.queue
+        self.unacked: list[str] = []  # entries of finished jobs whose XACK failed (Redis down)
+
+    def plan(self, job: Job) -> list[Chunk] | Exception:
+        """The job's chunks, made once per run; a planning error is kept to fail the job with,
+        once it is claimed."""
+        try:
+            return self.jobs.sources.get(job.source).plan(request_of(job))
+        except Exception as exc:  # noqa: BLE001 - reported by run(), with the job claimed
+            return exc
+
+    def run(self, entry: Entry, job: Job, plan: list[Chunk] | Exception, resumed_from: str | None) -> None:
+        """Run a claimed job to its end, or hand it back when the collector stops."""
+        progress = Progress(self.queue, job, self.state.name)
+        try:
+            if isinstance(plan, Exception):
+                raise plan
+            self._chunks(entry, job, plan, progress, resumed_from)
+        except Stopping:
+            self.hand_back(entry, job, progress)
+        except PermanentError as exc:
+            self.end(entry, job, JobStatus.FAILED, str(exc), progress)
+        except lifecycle.LostJob:
+            raise
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                self._fail_internal(entry, job, exc, progress)
+                return
+            # Not the job's fault: leave it RUNNING with its entry unacked; it is taken
+            # over and resumed from its checkpoint once the database answers again.
+            log.warning("database unavailable while running job %s; it resumes from its checkpoint after %.0f s",
+                        job.id, self.settings.claim_idle_seconds)
+            progress.event("Database unavailable; the job resumes from its last checkpoint once it is back.")
+            raise
+        except Exception as exc:  # a bug, not the person's fault: fail the job, keep the collector
+            self._fail_internal(entry, job, exc, progress)
+
+    def _chunks(self, entry: Entry, job: Job, plan: list[Chunk], progress: Progress, resumed_from: str | None) -> None:
+        source = self.jobs.sources.get(job.source)
+        request = request_of(job)
+        first = int((job.checkpoint or {}).get("next_chunk", 0))
+        if job.progress_total != len(plan):
+            retry_db(lambda: lifecycle.set_total(self.db, job.id, self.state.name, len(plan)))
+        progress.total, progress.done = len(plan), first
+        self._announce(job, progress, first, resumed_from)
+        for index in range(first, len(plan)):
+            if self.state.stopping:
+                raise Stopping()
+            frame = self._fetch(source, request, plan[index], progress)
+            if index + 1 == len(plan):
+                self.end(entry, job, JobStatus.COMPLETED, None, progress, last_chunk=(frame, index + 1))
+                return
+            saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.state.name, frame, index + 1))
+            progress.add(saved.counts)
+            progress.done = index + 1
+            progress.event(_chunk_message(progress, saved.counts), bars_written=saved.counts.written)
+            if saved.cancel_requested:
+                self.end(entry, job, JobStatus.CANCELLED, lifecycle.CANCELLED_ON_REQUEST, progress)
+                return
+        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # a plan of no chunks
+
+    def _announce(self, job: Job, progress: Progress, first: int, resumed_from: str | None) -> None:
+        name, total = self.state.name, progress.total
+        if first or resumed_from:  # a take-over says so even when no chunk was saved yet
+            who = f" (its previous collector {resumed_from} stopped)" if resumed_from and resumed_from != name else ""
+            progress.event(f"Resumed by {name} at chunk {first + 1} of {total}{who}.")
+        else:
+            progress.event(f"Started by {name}: {total} chunk{'s' * (total != 1)} to fetch.")
+        log.info("job %s %s %s %s: %s at chunk %d of %d", job.id, job.symbol, job.source, job.interval,
+                 "resuming" if first or resumed_from else "starting", first + 1, total)
+
+    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress):
+        attempt = 0
+        while True:
+            try:
+                return source.fetch(request, chunk, progress.waiting)
+            except TransientError as exc:
+                attempt += 1
+                if attempt > self.settings.max_retries:
+                    raise PermanentError(f"Gave up after {self.settings.max_retries} retries: {exc}") from exc
+                delay = exc.retry_after if exc.retry_after is not None else backoff(
+                    attempt, self.settings.retry_base_seconds)
+                progress.event(f"{exc} Retrying in {delay:.0f} s (attempt {attempt} of {self.settings.max_retries}).")
+                self.sleep(delay)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, but raise Stopping as soon as the collector is asked to stop."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.state.stopping:
+                raise Stopping()
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def _fail_internal(self, entry: Entry, job: Job, exc: Exception, progress: Progress) -> None:
+        log.exception("job %s failed unexpectedly", job.id)
+        self.end(entry, job, JobStatus.FAILED, f"Internal error ({type(exc).__name__}: {exc}).", progress)
+
+    def end(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress, *,
+            last_chunk: tuple | None = None) -> None:
+        """The one place a job ends: the final row (with the last chunk's bars, when given, in
+        the same transaction), then its events and the ack in one round trip."""
+        ended = retry_db(lambda: lifecycle.end(self.db, job, self.state.name, status, error, last_chunk=last_chunk))
+        self.state.count(OUTCOME[ended.status])
+        self.state.entry_done()  # the row is final: stop refreshing the claim before it is acked
+        pipe = self.queue.redis.pipeline(transaction=False)
+        if last_chunk is not None:
+            progress.add(ended.counts)
+            progress.done = last_chunk[1]
+            progress.event(_chunk_message(progress, ended.counts), bars_written=ended.counts.written, pipe=pipe)
+        if ended.status == JobStatus.COMPLETED:
+            message = (f"Completed: {progress.rows_new:,} new, {progress.rows_updated:,} updated, "
+                       f"{progress.rows_unchanged:,} unchanged bars.")
+        else:
+            message = error or lifecycle.CANCELLED_ON_REQUEST
+        progress.event(message, state=ended.status, pipe=pipe)
+        try:  # only now is the entry acked: the row has reached a terminal state
+            self.queue.ack(entry.id, pipe=pipe)
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("could not report the end of job %s (%s); acking it alone", job.id, exc)
+            self.ack(entry)
+        log.info("job %s %s %s %s: %s", job.id, job.symbol, job.source, job.interval,
+                 message if ended.status == JobStatus.COMPLETED else f"{ended.status} — {message}")
+
+    def hand_back(self, entry: Entry, job: Job, progress: Progress) -> None:
+        """Warm shutdown: PENDING again with its checkpoint and a fresh entry that any other
+        collector reads at once. Ack first: should we die in between, the job is PENDING
+        and unpublished, which the outbox duty queues, never a stray entry of a job running
+        elsewhere."""
+        if retry_db(lambda: lifecycle.hand_back(self.db, job.id, self.state.name)):
+            self.state.count("handed_back")
+            progress.event(f"Handed back by {self.state.name} (shutting down); resumes at chunk "
+                           f"{progress.done + 1} of {progress.total}.", state=JobStatus.PENDING)
+            self.ack(entry)
+            try:
+                self.jobs.publish(job.id)
+            except DBAPIError as exc:  # queued, but not marked: the outbox may queue it twice, harmless
+                log.warning("job %s queued but not marked as queued: %s", job.id, exc)
+        else:
+            self.ack(entry)
+
+    def ack(self, entry: Entry) -> None:
+        try:
+            self.queue.ack(entry.id)
+        except redis.RedisError as exc:
+            # Acked as soon as Redis answers again (and, should this collector stop first, by
+            # whoever takes the entry over and finds the job finished).
+            self.unacked.append(entry.id)
+            log.warning("could not ack entry %s of job %s (%s); acking it once Redis is back",
+                        entry.id, entry.job_id, exc)
+
+    def flush_unacked(self) -> None:
+        while self.unacked:
+            self.queue.ack(self.unacked[0])
+            self.unacked.pop(0)
+
+
+def _chunk_message(progress: Progress, counts) -> str:
+    return (f"Chunk {progress.done} of {progress.total}: {counts.new:,} new, "
+            f"{counts.updated:,} updated, {counts.unchanged:,} unchanged.")

@@ -1,0 +1,38 @@
+"""Query arguments every list and chart reads: the page number and a date range. Bad
+values are a 422 that says what is allowed."""
+
+from __future__ import annotations
+
+from flask import abort, request
+
+from collector import TimeParseError, parse_when, parse_whole
+
+MAX_PAGE = 100_000
+
+
+def page_arg() -> int:
+    """?page=N, 1 by default."""
+    raw = request.args.get("page", "1")
+    page = parse_whole(raw)
+    if page is None or not 1 <= page <= MAX_PAGE:
+        abort(422, f"Page must be a whole number from 1 to {MAX_PAGE:,}; got {raw!r}.")
+    return page
+
+
+def range_args() -> tuple[int | None, int | None]:
+    """start/end query arguments as epoch seconds; 422 when unreadable or inverted.
+    A bare end date includes that whole day."""
+    bounds = []
+    for name, end_of_day in (("start", False), ("end", True)):
+        text = (request.args.get(name) or "").strip()
+        if not text:
+            bounds.append(None)
+            continue
+        try:
+            bounds.append(int(parse_when(text, end_of_day=end_of_day).timestamp()))
+        except TimeParseError as exc:
+            abort(422, f"{name.capitalize()} {exc}.")
+    start, end = bounds
+    if start is not None and end is not None and end <= start:
+        abort(422, "End must be after start.")
+    return start, end

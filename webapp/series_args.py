@@ -1,0 +1,41 @@
+"""How a URL names a stored series: /data/<source>/<symbol>/<interval>?kind=trades (kind
+optional when the series has one kind). Shared by the data pages and the data actions."""
+
+from __future__ import annotations
+
+from flask import abort, request, url_for
+from werkzeug.routing import BaseConverter
+
+from collector import SOURCES, Series, source_label
+
+from . import services
+
+SERIES = "/data/<source>/<path:symbol>/<interval:interval>"
+
+
+class IntervalConverter(BaseConverter):
+    """An interval name (1d, 5m, 1mo...), so '1d.csv' is an export and not an interval."""
+
+    regex = r"[0-9]{1,3}(?:s|m|h|d|w|mo)"
+
+
+def series_url(s: Series, endpoint: str = "data.series", **values) -> str:
+    return url_for(endpoint, source=s.source, symbol=s.symbol, interval=s.interval, kind=s.kind, **values)
+
+
+def find_series(source: str, symbol: str, interval: str) -> Series:
+    """The series the URL names, or a 404 that says what is stored instead."""
+    if source not in SOURCES:
+        abort(404, f"Unknown source {source!r}: sources are {', '.join(SOURCES)}.")
+    symbol = symbol.upper()
+    kind = (request.values.get("kind") or "").strip().lower()
+    found = services.get().series.find(source, symbol, interval)
+    what = f"{symbol} {interval} bars from {source_label(source)}"
+    if not found:
+        abort(404, f"No {what} are stored. See /data for the series there are.")
+    if kind:
+        for s in found:
+            if s.kind == kind:
+                return s
+        abort(404, f"No {kind} {what} are stored; kinds stored: {', '.join(s.kind for s in found)}.")
+    return next((s for s in found if s.kind == "trades"), found[0])
