@@ -12,7 +12,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

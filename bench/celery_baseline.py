@@ -2,7 +2,7 @@
 
 Celery on a Redis broker with the Redis result backend; the task moves the job row
 PENDING -> RUNNING, fetches each chunk from the source, upserts the bars with the same
-`collector.bars.upsert_bars` mdc uses and adds the counts to the row in the same
+`collector.store.upsert_bars` mdc uses and adds the counts to the row in the same
 transaction, reports progress with `update_state` once per chunk (what the old web app
 polled), and finally marks the row COMPLETED. It returns the time its first
 `update_state` was written, so the benchmark can tell when progress became visible.

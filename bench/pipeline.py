@@ -5,7 +5,7 @@
 The same workload through both systems: N jobs of the simulated source with no delay,
 daily bars over 5 days (one chunk, 5 bars, a new series each), the same database writes
 per job (job row PENDING -> RUNNING -> COMPLETED with counts, bars upserted by
-`collector.bars.upsert_bars`), progress reported once per chunk.
+`collector.store.upsert_bars`), progress reported once per chunk.
 
 - mdc: 2 collector processes (`python -m collector run`), jobs created with
   `JobManager.create` (INSERT row, XADD to the work stream).
@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,86 +44,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
+from processes import (  # noqa: E402  (bench/ is on sys.path when run as a script)
+    RssWatch,
+    stop_all,
+)
 from sqlalchemy import func, select  # noqa: E402
 
+from collector import Settings, connect  # noqa: E402
 from collector.embedded import EmbeddedRedis, free_port  # noqa: E402
-from collector.jobs.manager import JobManager  # noqa: E402
-from collector.queue.registry import Registry  # noqa: E402
-from collector.queue.streams import Queue  # noqa: E402
-from collector.settings import Settings  # noqa: E402
-from collector.store.db import Database  # noqa: E402
-from collector.store.models import FINISHED_STATUSES, Job, JobStatus  # noqa: E402
+from collector.jobs import JobManager  # noqa: E402
+from collector.store import FINISHED_STATUSES, Database, Job, JobStatus  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday: 5 days = 5 daily bars
-
-
-# --- worker processes and their memory ---------------------------------------------------
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        found.append(parent)
-        try:
-            for tid in os.listdir(f"/proc/{parent}/task"):
-                with open(f"/proc/{parent}/task/{tid}/children") as fh:
-                    todo.extend(int(c) for c in fh.read().split())
-        except OSError:
-            pass
-    return found
-
-
-def _hwm_kib(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-class RssWatch:
-    """Polls VmHWM of the given processes and all their descendants."""
-
-    def __init__(self, roots: list[int], every_s: float = 0.1):
-        self.roots, self.every_s = roots, every_s
-        self.peak: dict[int, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def poll(self) -> None:
-        for root in self.roots:
-            for pid in _descendants(root):
-                kib = _hwm_kib(pid)
-                if kib:
-                    self.peak[pid] = max(kib, self.peak.get(pid, 0))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self.poll()
-
-    def __enter__(self) -> "RssWatch":
-        self.poll()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.poll()
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for proc in processes:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in processes:
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- shared pieces -----------------------------------------------------------------------
@@ -187,11 +117,9 @@ def _pct(values: list[float], p: int) -> float:
 # --- mdc -----------------------------------------------------------------------------------
 def run_mdc(work: Path, redis_url: str, args, tag: str) -> dict:
     settings = Settings(data_dir=work, redis_url=redis_url, key_prefix=f"bench{tag}", sim_delay_seconds=0.0)
-    db = Database(settings.sqlalchemy_url)
+    services = connect(settings)
+    db, client, queue, manager = services.db, services.redis, services.queue, services.jobs
     db.migrate()
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    queue = Queue(client, settings.key_prefix)
-    manager = JobManager(db, queue, settings)
     specs = make_specs(manager, args.jobs, args.bars_days)
     env = dict(os.environ, REDIS_URL=redis_url, MDC_DATA_DIR=str(work), MDC_KEY_PREFIX=settings.key_prefix,
                MDC_SIM_DELAY_SECONDS="0", PYTHONPATH=str(ROOT))
@@ -201,7 +129,7 @@ def run_mdc(work: Path, redis_url: str, args, tag: str) -> dict:
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) for _ in range(args.collectors)]
     try:
         with RssWatch([p.pid for p in procs]) as watch:
-            registry = Registry(client, settings.key_prefix)
+            registry = services.registry
             deadline = time.monotonic() + 60
             while registry.live_count() < args.collectors:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
@@ -218,7 +146,7 @@ def run_mdc(work: Path, redis_url: str, args, tag: str) -> dict:
                 pipe.xrange(queue.events_key(row[0]), count=1)
             first = {row[0]: float(events[0][1]["ts"]) for row, events in zip(rows, pipe.execute()) if events}
     finally:
-        _stop(procs)
+        stop_all(procs)
         log.close()
         db.dispose()
     return summarize("mdc", t0, submitted, rows, first, watch, args.bars)
@@ -230,7 +158,7 @@ def run_celery(work: Path, redis_url: str, args, pool: str) -> dict:
     db = Database(db_url)
     db.migrate()
     settings = Settings(data_dir=work, redis_url=redis_url, sim_delay_seconds=0.0)
-    manager = JobManager(db, Queue(redis.Redis.from_url(redis_url, decode_responses=True)), settings)
+    manager = connect(settings, db=db).jobs
     specs = make_specs(manager, args.jobs, args.bars_days)
     broker = redis_url.rsplit("/", 1)[0] + "/1"
     env = dict(os.environ, BENCH_BROKER_URL=broker, DATABASE_URL=db_url,
@@ -270,7 +198,7 @@ def run_celery(work: Path, redis_url: str, args, pool: str) -> dict:
                 if isinstance(result, dict) and result.get("first_progress"):
                     first[job_id] = result["first_progress"]
     finally:
-        _stop(procs)
+        stop_all(procs)
         log.close()
         db.dispose()
     return summarize(f"celery {pool}", t0, submitted, rows, first, watch, args.bars)

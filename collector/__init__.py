@@ -25,7 +25,7 @@ _API: dict[str, str] = {
     # settings and wiring
     "Settings": "collector.settings", "SettingsError": "collector.settings",
     "EMBEDDED_REDIS_PORT": "collector.settings",
-    "connect": "collector.connect", "Services": "collector.connect",
+    "connect": "collector.services", "Services": "collector.services",
     "EmbeddedRedis": "collector.embedded", "port_open": "collector.embedded",
     # jobs
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",

@@ -136,7 +136,7 @@ def cmd_cleanup(args, settings: Settings, _parser) -> int:
 
 
 def _manager(settings: Settings):
-    from .connect import connect
+    from .services import connect
 
     services = connect(settings, "cli")
     services.db.migrate()

@@ -70,60 +70,75 @@ def main() -> int:
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.setdefault("DATABASE_URL", Settings.from_env(env).sqlalchemy_url)
     Database(env["DATABASE_URL"]).migrate()
-
-    collectors: dict[str, subprocess.Popen] = {}
-    web: subprocess.Popen | None = None
-    stopping = False
-
-    def start_collector(name: str) -> None:
-        collectors[name] = subprocess.Popen([sys.executable, "-m", "collector", "run", "--name", name],
-                                            cwd=ROOT, env=env, start_new_session=True)
-
-    def on_signal(signum, _frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     try:
-        for i in range(1, settings.collectors + 1):
-            start_collector(f"local-{i}")  # stable names: a restart resumes its own entries at once
-        workers = os.environ.get("WEB_CONCURRENCY", "2")
-        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", workers,
-                                "--bind", f"{settings.web_host}:{settings.web_port}", "--access-logfile", "-",
-                                "--graceful-timeout", "5", "wsgi:app"], cwd=ROOT, env=env,
-                               start_new_session=True)  # Ctrl-C reaches only us; we forward one SIGTERM
-        say(f"{settings.collectors} collectors started; open http://{settings.web_host}:{settings.web_port}/ "
-            "(Ctrl-C stops everything)")
-        if not settings.auth_token:
-            say("MDC_AUTH_TOKEN is not set, so the web app listens on this machine only (127.0.0.1) "
-                "and asks nobody to sign in")
-        while not stopping:
-            time.sleep(0.5)
-            if web.poll() is not None:
-                say(f"the web server exited (code {web.returncode}); stopping")
-                break
-            for name, proc in list(collectors.items()):
-                if proc.poll() is not None and not stopping:
-                    say(f"collector {name} exited (code {proc.returncode}); restarting it")
-                    time.sleep(1)
-                    start_collector(name)
+        Processes(settings, env).run()
     finally:
-        say("stopping: collectors finish their current chunk and hand their jobs back")
-        for proc in [*collectors.values(), web]:
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in [*collectors.values(), web]:
-            if proc is None:
-                continue
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         if server is not None:
             server.stop()
         say("stopped")
     return 0
+
+
+class Processes:
+    """The collectors and gunicorn: started, restarted when a collector dies, stopped warm."""
+
+    def __init__(self, settings: Settings, env: dict[str, str]):
+        self.settings, self.env = settings, env
+        self.collectors: dict[str, subprocess.Popen] = {}
+        self.web: subprocess.Popen | None = None
+        self.stopping = False
+
+    def start_collector(self, name: str) -> None:
+        self.collectors[name] = subprocess.Popen([sys.executable, "-m", "collector", "run", "--name", name],
+                                                 cwd=ROOT, env=self.env, start_new_session=True)
+
+    def _on_signal(self, _signum, _frame) -> None:
+        self.stopping = True
+
+    def run(self) -> None:
+        settings = self.settings
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            for i in range(1, settings.collectors + 1):
+                self.start_collector(f"local-{i}")  # stable names: a restart resumes its own entries at once
+            workers = os.environ.get("WEB_CONCURRENCY", "2")
+            self.web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", workers,
+                                         "--bind", f"{settings.web_host}:{settings.web_port}", "--access-logfile", "-",
+                                         "--graceful-timeout", "5", "wsgi:app"], cwd=ROOT, env=self.env,
+                                        start_new_session=True)  # Ctrl-C reaches only us; we forward one SIGTERM
+            say(f"{settings.collectors} collectors started; open http://{settings.web_host}:{settings.web_port}/ "
+                "(Ctrl-C stops everything)")
+            if not settings.auth_token:
+                say("MDC_AUTH_TOKEN is not set, so the web app listens on this machine only (127.0.0.1) "
+                    "and asks nobody to sign in")
+            self._supervise()
+        finally:
+            self._stop()
+
+    def _supervise(self) -> None:
+        while not self.stopping:
+            time.sleep(0.5)
+            if self.web.poll() is not None:
+                say(f"the web server exited (code {self.web.returncode}); stopping")
+                return
+            for name, proc in list(self.collectors.items()):
+                if proc.poll() is not None and not self.stopping:
+                    say(f"collector {name} exited (code {proc.returncode}); restarting it")
+                    time.sleep(1)
+                    self.start_collector(name)
+
+    def _stop(self) -> None:
+        say("stopping: collectors finish their current chunk and hand their jobs back")
+        procs = [p for p in [*self.collectors.values(), self.web] if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 if __name__ == "__main__":

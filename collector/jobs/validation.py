@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from collector.sources import SOURCES, Source, source_label
+from collector.sources import SOURCES, Source
 from collector.sources.base import Request
 from collector.timespec import (
     INTERVALS,
@@ -80,41 +80,68 @@ def check_symbol(symbol: str) -> str | None:
     return None
 
 
+@dataclass
+class _Range:
+    start: datetime | None = None
+    end: datetime | None = None
+    end_is_now: bool = True
+
+
 def build_spec(fields: Mapping[str, Any], symbol: str, get_source: Callable[[str], Source],
                *, now: datetime | None = None) -> JobSpec:
     """Validate one job's fields (symbol given separately); raise ValidationError."""
     now = now or utcnow()
     errors: dict[str, str] = {}
     source_name = str(fields.get("source") or "").strip().lower()
-    interval = str(fields.get("interval") or "").strip()
-    period = str(fields.get("period") or "").strip().lower() or None
-    start_text = str(fields.get("start") or "").strip()
-    end_text = str(fields.get("end") or "").strip()
-
-    source: Source | None = None
-    if not source_name:
-        errors["source"] = f"Choose a source: {_choices(SOURCES)}."
-    elif source_name not in SOURCES:
-        errors["source"] = f"Unknown source {source_name!r}: choose {_choices(SOURCES)}."
-    else:
-        source = get_source(source_name)
-
+    source = _source(source_name, get_source, errors)
     if (message := check_symbol(symbol)) is not None:
         errors["symbol"] = message
+    interval = _interval(str(fields.get("interval") or "").strip(), source, errors)
+    period = str(fields.get("period") or "").strip().lower() or None
+    span = _range(fields, period, now, errors)
+    options: dict[str, Any] = {}
+    if source is not None:
+        options, option_errors = source.normalize_options(dict(fields.get("options") or {}))
+        errors.update(option_errors)
+    if errors or source is None or span.start is None or span.end is None:
+        raise ValidationError(errors)
+    spec = JobSpec(source=source_name, symbol=symbol, interval=interval, kind=source.kind(options),
+                   start=span.start, end=span.end, period=period, options=options, end_is_now=span.end_is_now)
+    source_errors = source.validate(spec.request())
+    if source_errors:
+        raise ValidationError(source_errors)
+    return spec
 
+
+def _source(name: str, get_source: Callable[[str], Source], errors: dict[str, str]) -> Source | None:
+    if not name:
+        errors["source"] = f"Choose a source: {_choices(SOURCES)}."
+    elif name not in SOURCES:
+        errors["source"] = f"Unknown source {name!r}: choose {_choices(SOURCES)}."
+    else:
+        return get_source(name)
+    return None
+
+
+def _interval(interval: str, source: Source | None, errors: dict[str, str]) -> str:
     if not interval:
         errors["interval"] = "Choose a bar interval, for example 1d or 5m."
     elif interval not in INTERVALS:
         errors["interval"] = f"Unknown interval {interval!r}: use one of {' '.join(INTERVALS)}."
     elif source is not None and interval not in source.intervals:
-        errors["interval"] = (f"{source_label(source_name)} does not offer {interval} bars: "
+        errors["interval"] = (f"{source.label} does not offer {interval} bars: "
                               f"choose one of {' '.join(source.intervals)}.")
+    return interval
 
-    start = end = None
-    end_is_now = not end_text
+
+def _range(fields: Mapping[str, Any], period: str | None, now: datetime, errors: dict[str, str]) -> _Range:
+    """Start and end from a period preset or explicit dates; an end past now means now."""
+    start_text = str(fields.get("start") or "").strip()
+    end_text = str(fields.get("end") or "").strip()
+    span = _Range(end_is_now=not end_text)
     if end_text:
         try:
-            end = parse_when(end_text, end_of_day=True)
+            span.end = parse_when(end_text, end_of_day=True)
         except TimeParseError as exc:
             errors["end"] = f"End {exc}."
     if period and start_text:
@@ -124,40 +151,23 @@ def build_spec(fields: Mapping[str, Any], symbol: str, get_source: Callable[[str
             errors["period"] = f"Unknown period {period!r}: use one of {' '.join(PERIODS)}, or a start date."
     elif start_text:
         try:
-            start = parse_when(start_text)
+            span.start = parse_when(start_text)
         except TimeParseError as exc:
             errors["start"] = f"Start {exc}."
     else:
         errors["period"] = f"Choose a period ({' '.join(PERIODS)}) or a start date."
-
-    if end is None and "end" not in errors:
-        end = now
-    if end is not None and end > now:
-        end = now  # nothing exists after now; asking up to a future date means "up to now"
-        end_is_now = True
-    if period and "period" not in errors and end is not None:
-        start = period_start(period, end)
-    if start is not None and end is not None:
-        if start > now:
+    if span.end is None and "end" not in errors:
+        span.end = now
+    if span.end is not None and span.end > now:
+        span.end, span.end_is_now = now, True  # nothing exists after now: "up to a future date" is "up to now"
+    if period and "period" not in errors and span.end is not None:
+        span.start = period_start(period, span.end)
+    if span.start is not None and span.end is not None:
+        if span.start > now:
             errors["start"] = "Start is in the future: there is no data there yet."
-        elif end <= start:
+        elif span.end <= span.start:
             errors["end"] = "End must be after start."
-
-    options: dict[str, Any] = {}
-    if source is not None:
-        raw = fields.get("options") or {}
-        options, option_errors = source.normalize_options(dict(raw))
-        errors.update(option_errors)
-
-    if errors or source is None or start is None or end is None:
-        raise ValidationError(errors)
-
-    spec = JobSpec(source=source_name, symbol=symbol, interval=interval, kind=source.kind(options),
-                   start=start, end=end, period=period, options=options, end_is_now=end_is_now)
-    source_errors = source.validate(spec.request())
-    if source_errors:
-        raise ValidationError(source_errors)
-    return spec
+    return span
 
 
 def _choices(names) -> str:

@@ -23,9 +23,9 @@ import time
 import redis
 from sqlalchemy.exc import DBAPIError
 
-from collector.connect import connect
 from collector.jobs import lifecycle
 from collector.queue import Entry
+from collector.services import connect
 from collector.settings import Settings
 from collector.store import Database, JobStatus, is_outage, retry_db
 

@@ -1,0 +1,1 @@
+"""Interactive Brokers through ib_insync: connection and client ids, pacing, error codes, the source."""

@@ -1,0 +1,1 @@
+"""Yahoo Finance through the real yfinance client: limits, pacing, the HTTP session, the source."""
