@@ -1,8 +1,8 @@
 """Exchange sessions, shared by gap detection, IB request planning and schedules.
 
 Real exchanges come from pandas-market-calendars (holidays and half days included), read
-one calendar year at a time and cached. The simulated source has a calendar of its own:
-weekdays, 14:30-21:00 UTC for intraday bars.
+one calendar year at a time and cached. The simulated source has a calendar of its own,
+named "sim": weekdays, 14:30-21:00 UTC.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ US_EQUITY_RE = re.compile(r"^[A-Z]{1,5}([.\-][A-Z]{1,2})?$")
 
 SIM_OPEN_S = 14 * 3600 + 30 * 60
 SIM_CLOSE_S = 21 * 3600
+SIM_CALENDAR = "sim"  # the simulated source's sessions, served like an exchange's
 
 
 def is_us_equity(symbol: str) -> bool:
@@ -49,9 +50,41 @@ def calendar_names() -> list[str]:
     return sorted(mcal.get_calendar_names())
 
 
+def resolve_calendar(text: str) -> str | None:
+    """The calendar name as pandas-market-calendars spells it ('xnys' -> 'XNYS'), "sim",
+    or None when no calendar has that name."""
+    wanted = (text or "").strip().lower()
+    if wanted == SIM_CALENDAR:
+        return SIM_CALENDAR
+    return next((name for name in calendar_names() if name.lower() == wanted), None)
+
+
+def calendar_zone(name: str) -> str:
+    """The time zone an exchange's sessions are set in (UTC for the simulated calendar)."""
+    if name == SIM_CALENDAR:
+        return "UTC"
+    return str(_market_calendar(name).tz)
+
+
+def last_closed_session(now: int, calendar: str = DEFAULT_CALENDAR) -> tuple[int, int, int] | None:
+    """(day number, open, close) of the newest session that closed at or before `now`
+    (epoch seconds), looking back a year at most."""
+    days, opens, closes = sessions(now - 366 * DAY, now, calendar)
+    done = np.flatnonzero(closes <= now)
+    if done.size == 0:
+        return None
+    i = int(done[-1])
+    return int(days[i]), int(opens[i]), int(closes[i])
+
+
 @lru_cache(maxsize=256)
 def _year(name: str, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sessions of one year: (day number since 1970, open, close) as epoch seconds."""
+    if name == SIM_CALENDAR:
+        first = pd.Timestamp(f"{year}-01-01", tz="UTC")
+        weekdays = pd.date_range(first, first + pd.offsets.YearBegin(1), freq="D", inclusive="left")
+        days = (weekdays[weekdays.day_of_week < 5].as_unit("s").asi8 // DAY).astype(np.int64)
+        return days, days * DAY + SIM_OPEN_S, days * DAY + SIM_CLOSE_S
     with warnings.catch_warnings():
         # pandas-market-calendars 5.5 still calls APIs pandas 3 deprecates; not our code.
         warnings.filterwarnings("ignore", module=r"pandas_market_calendars\b.*")

@@ -115,6 +115,10 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     request_key: Mapped[str] = mapped_column(String(64))  # hash of what was asked, for de-duplication
+    # Set on the jobs of a watchlist's run. Plain numbers, not foreign keys: a job outlives
+    # its run in the history, and retention removes runs on their own schedule.
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    watchlist_id: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def is_active(self) -> bool:
@@ -140,6 +144,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_finished_at", "finished_at"),
+        Index("ix_jobs_run_id", "run_id", "symbol"),
+        Index("ix_jobs_watchlist_symbol", "watchlist_id", "symbol"),
         # At most one active job per request, even with several web workers racing.
         Index("uq_jobs_active_request", "request_key", unique=True,
               sqlite_where=text("status IN ('PENDING', 'RUNNING')"),
@@ -178,3 +184,62 @@ class Bar(Base):
 
     # Clustered on the key in SQLite: the upsert's lookups and range reads hit one b-tree.
     __table_args__ = {"sqlite_with_rowid": False}
+
+
+class Watchlist(Base):
+    """Series to keep current: symbols of one source and interval, and when to update them."""
+
+    __tablename__ = "watchlists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    interval: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    period: Mapped[str | None] = mapped_column(String(8))  # how far back the first run goes, or:
+    start: Mapped[datetime | None]
+    schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)  # timing.Schedule's fields
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    schedule_since: Mapped[datetime]  # slots before this never run (created, edited, resumed)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]  # kept for the history of its runs and jobs
+
+    __table_args__ = (
+        Index("uq_watchlists_name", "name", unique=True, sqlite_where=text("deleted_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL")),
+    )
+
+
+class RunStatus(StrEnum):
+    WAITING = "WAITING"  # its slot came while the previous run was still going
+    SKIPPED = "SKIPPED"  # another slot came while it waited, or its watchlist was paused or deleted
+    STARTED = "STARTED"  # jobs submitted; how they fare is read from the jobs
+
+
+class WatchlistRun(Base):
+    """One run of a watchlist. The unique (watchlist, slot) row is what makes every
+    scheduled slot run once, whatever the number of collectors and whatever Redis loses."""
+
+    __tablename__ = "watchlist_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlists.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # run #12 of this watchlist
+    slot: Mapped[datetime]  # the scheduled time; for Run now, the time it was asked
+    trigger: Mapped[str] = mapped_column(String(12))  # schedule | manual
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # a catch-up after missed slots
+    status: Mapped[str] = mapped_column(String(12))
+    total: Mapped[int] = mapped_column(Integer, default=0)  # symbols
+    note: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[dict[str, Any]] = mapped_column(default=dict)  # symbol -> why no job
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("watchlist_id", "slot", name="uq_watchlist_runs_slot"),
+        Index("ix_watchlist_runs_watchlist_number", "watchlist_id", "number"),
+    )
