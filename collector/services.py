@@ -10,6 +10,7 @@ import redis
 from .jobs import JobManager, JobStats
 from .queue import Queue, QueueStats, Registry
 from .queue.client import redis_client
+from .schedules import WatchlistManager
 from .settings import Settings
 from .sources import SourceSet
 from .store import Database, SeriesStore
@@ -29,6 +30,7 @@ class Services:
     series: SeriesStore
     job_stats: JobStats
     queue_stats: QueueStats
+    watchlists: WatchlistManager
 
     def close(self) -> None:
         self.sources.close()
@@ -47,4 +49,5 @@ def connect(settings: Settings, role: str = "cli", *, db: Database | None = None
     # Only collectors fetch, so only their sources get the client that paces requests.
     sources = SourceSet(settings, redis=client if role == "collector" else None)
     jobs = JobManager(db, queue, settings, sources, registry)
-    return Services(settings, db, client, queue, registry, sources, jobs, jobs.series, JobStats(db), QueueStats(queue))
+    return Services(settings, db, client, queue, registry, sources, jobs, jobs.series, JobStats(db), QueueStats(queue),
+                    WatchlistManager(jobs, settings))

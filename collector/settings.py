@@ -37,6 +37,10 @@ class Settings:
     """MDC_RETENTION_DAYS: finished jobs older than this are removed by cleanup."""
     cleanup_every_seconds: float = 3600.0
     """MDC_CLEANUP_EVERY_SECONDS: how often collectors run the retention cleanup (one at a time)."""
+    schedule_check_seconds: float = 5.0
+    """MDC_SCHEDULE_CHECK_SECONDS: how often collectors look for watchlist runs that are due (one at a time)."""
+    schedule_minute_seconds: float = 60.0
+    """MDC_SCHEDULE_MINUTE_SECONDS: length of a minute in every-N-minutes schedules; below 60 only for tests and demos."""
     collector_name: str = ""
     """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}."""
     heartbeat_seconds: float = 2.0
@@ -122,6 +126,10 @@ class Settings:
         for name in ("ib_connect_timeout_seconds", "ib_request_timeout_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
+        if not 0 < self.schedule_check_seconds <= 3600:
+            raise SettingsError(f"MDC_SCHEDULE_CHECK_SECONDS must be above 0 and at most 3600, got {self.schedule_check_seconds}")
+        if not 0.5 <= self.schedule_minute_seconds <= 60:
+            raise SettingsError(f"MDC_SCHEDULE_MINUTE_SECONDS must be from 0.5 to 60, got {self.schedule_minute_seconds}")
         if not 0 < self.ib_pacing_scale <= 1:
             raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
         for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",

@@ -3,9 +3,9 @@ incremental updates of stored series, retention cleanup, and the figures about j
 
 from .cleanup import CleanupResult, cleanup
 from .manager import JobManager, Submitted
-from .queries import TABS, Tab
+from .queries import TABS, JobFilter, Tab
 from .stats import Histogram, JobStats, Summary
 from .validation import JobSpec, ValidationError
 
-__all__ = ["CleanupResult", "Histogram", "JobManager", "JobSpec", "JobStats", "Submitted", "Summary", "TABS", "Tab",
+__all__ = ["CleanupResult", "Histogram", "JobFilter", "JobManager", "JobSpec", "JobStats", "Submitted", "Summary", "TABS", "Tab",
            "ValidationError", "cleanup"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from collector.queue import Queue, Registry
-from collector.store import FINISHED_STATUSES, Database, Job
+from collector.store import FINISHED_STATUSES, Database, Job, WatchlistRun
 from collector.timespec import utcnow
 
 from . import lifecycle
@@ -49,7 +49,18 @@ def cleanup(db: Database, queue: Queue, registry: Registry, days: int) -> Cleanu
             session.execute(delete(Job).where(Job.id.in_(ids)))
         jobs_removed += len(ids)
         streams_removed += queue.delete_events(list(ids))
+    _forget_runs(db, cutoff)
     lifecycle.unpublish_older_than(db, cutoff)  # their entries are trimmed next: queued again, not lost
     trimmed = queue.trim_before(int(cutoff.timestamp() * 1000))
     forgotten = registry.prune()  # heartbeats of collectors gone for good
     return CleanupResult(jobs_removed, streams_removed, trimmed, days, forgotten)
+
+
+def _forget_runs(db: Database, cutoff) -> None:
+    """Watchlist runs older than the cutoff whose jobs are gone, except each watchlist's
+    newest scheduled and newest manual run: the scheduler counts missed slots from them."""
+    newest = select(func.max(WatchlistRun.id)).group_by(WatchlistRun.watchlist_id, WatchlistRun.trigger)
+    with db.write() as session:
+        session.execute(delete(WatchlistRun).where(
+            WatchlistRun.created_at < cutoff, WatchlistRun.id.not_in(newest),
+            WatchlistRun.id.not_in(select(Job.run_id).where(Job.run_id.is_not(None)).distinct())))

@@ -54,6 +54,16 @@ def update_spec(store: SeriesStore, series: Series, get_source: GetSource) -> Jo
     return spec_for(store, series, series.last_ts, None, get_source)
 
 
+def update_or_backfill(series: Series | None, fields: dict[str, Any], symbol: str,
+                       get_source: GetSource) -> JobSpec:
+    """Bring one series up to date: from its last stored bar (collected again: it may have
+    been unfinished) to now, or, when nothing is stored yet, over the period or from the
+    start in `fields` (a watchlist's first run backfills)."""
+    if series is not None and series.last_ts is not None:
+        fields = {**fields, "period": "", "start": _iso(series.last_ts), "end": ""}
+    return build_spec(fields, symbol, get_source)
+
+
 def fill_specs(store: SeriesStore, series: Series, get_source: GetSource) -> tuple[list[JobSpec], dict[str, str]]:
     """Jobs covering the series' gaps, and messages for the ranges a source refuses
     (for example 1-minute bars older than Yahoo keeps)."""

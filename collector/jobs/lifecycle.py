@@ -146,6 +146,20 @@ def cancel(db: Database, job_id: int) -> tuple[Job | None, bool]:
         return session.get(Job, job_id), at_once
 
 
+def cancel_many(db: Database, where: list) -> tuple[list[int], list[int]]:
+    """`cancel` for every job matching `where` (SQL conditions on Job), in one transaction:
+    returns (ids cancelled at once, ids of running jobs flagged to stop)."""
+    with db.write() as session:
+        at_once = session.scalars(
+            update(Job).where(Job.status == JobStatus.PENDING, *where)
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow(), error=CANCELLED_BEFORE_START)
+            .returning(Job.id).execution_options(synchronize_session=False)).all()
+        flagged = session.scalars(
+            update(Job).where(Job.status == JobStatus.RUNNING, Job.cancel_requested.is_(False), *where)
+            .values(cancel_requested=True).returning(Job.id).execution_options(synchronize_session=False)).all()
+    return list(at_once), list(flagged)
+
+
 # --- the outbox: is the job's queue entry known to exist? -----------------------------------
 
 def mark_published(db: Database, job_id: int) -> None:
@@ -153,10 +167,11 @@ def mark_published(db: Database, job_id: int) -> None:
         session.execute(update(Job).where(Job.id == job_id).values(published_at=utcnow()))
 
 
-def mark_unpublished(db: Database, job_id: int) -> None:
-    """The XADD failed: the collectors' outbox duty queues the job once Redis is back."""
+def mark_unpublished(db: Database, *job_ids: int) -> None:
+    """The XADD failed: the collectors' outbox duty queues these jobs once Redis is back."""
     with db.write() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(published_at=None))
+        session.execute(update(Job).where(Job.id.in_(job_ids)).values(published_at=None)
+                        .execution_options(synchronize_session=False))
 
 
 def unpublish_older_than(db: Database, cutoff: datetime) -> None:

@@ -26,8 +26,9 @@ from collector.store import (
 from collector.timespec import utcnow
 
 from . import incremental, lifecycle
+from .batch import Tags, insert_new, new_job
 from .cleanup import CleanupResult, cleanup
-from .queries import JobQueries
+from .queries import JobFilter, JobQueries
 from .validation import (
     MAX_SYMBOLS_PER_SUBMIT,
     JobSpec,
@@ -39,6 +40,7 @@ from .validation import (
 log = logging.getLogger("mdc.jobs")
 
 EXAMPLE_SYMBOL = "AAPL"  # stands in for the symbol when the form asks whether the rest fits
+BULK_LIMIT = 5000  # jobs one bulk retry submits at most
 
 
 @dataclass(frozen=True)
@@ -97,22 +99,15 @@ class JobManager(JobQueries):
                 raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
         return [self.create(spec) for spec in specs]
 
-    def create(self, spec: JobSpec) -> Submitted:
-        job = Job(source=spec.source, symbol=spec.symbol, interval=spec.interval, kind=spec.kind,
-                  start=spec.start, end=spec.end, period=spec.period, options=spec.options,
-                  status=JobStatus.PENDING, progress_done=0, progress_total=0, rows_new=0,
-                  rows_updated=0, rows_unchanged=0, attempts=0, cancel_requested=False,
-                  created_at=utcnow(), published_at=utcnow(), request_key=spec.request_key)
-        # Marked as queued in the same transaction (one write per submit): if the XADD fails
-        # the mark is cleared and the outbox queues it later; if this process dies in between,
-        # the collectors' reconcile duty finds a PENDING job without a queue entry.
+    def create(self, spec: JobSpec, tags: Tags | None = None) -> Submitted:
+        job = new_job(spec, tags)  # marked as queued in the same write (see new_job)
         try:
             with self.db.write() as session:
                 session.add(job)
         except IntegrityError:
             existing = self._active_with_key(spec.request_key)
             if existing is None:  # finished between our insert and this read: try once more
-                return self.create(spec)
+                return self.create(spec, tags)
             return Submitted(existing, created=False, queued=existing.published_at is not None)
         try:
             self.queue.publish(job.id)
@@ -122,6 +117,30 @@ class JobManager(JobQueries):
             job.published_at = None
             return Submitted(job, created=True, queued=False)
         return Submitted(job, created=True, queued=True)
+
+    def create_many(self, specs: list[JobSpec], tags: Tags | list[Tags | None] | None = None) -> list[Submitted]:
+        """Jobs for many specs in one transaction and one pipelined batch of XADDs (a request
+        already pending or running gives that job back, as `create` does)."""
+        for attempt in range(3):
+            try:
+                with self.db.write() as session:
+                    pairs = insert_new(session, specs, tags)
+                break
+            except IntegrityError:  # the same request inserted meanwhile (PostgreSQL): look again
+                if attempt == 2:
+                    raise
+        return self.publish_created(pairs)
+
+    def publish_created(self, pairs: list[tuple[Job, bool]]) -> list[Submitted]:
+        """Queue the jobs just inserted (True in `pairs`) in one round trip; those Redis did
+        not take are left to the outbox."""
+        fresh = [job.id for job, created in pairs if created]
+        failed = self.queue.publish_many(fresh)
+        if failed:
+            log.warning("%d job(s) saved but not queued (Redis unreachable); queued once Redis is back", len(failed))
+            lifecycle.mark_unpublished(self.db, *failed)
+        return [Submitted(job, created, queued=(job.id not in failed) if created else job.published_at is not None)
+                for job, created in pairs]
 
     def _active_with_key(self, key: str) -> Job | None:
         with self.db.read() as session:
@@ -148,14 +167,37 @@ class JobManager(JobQueries):
         return sum(1 for job_id in ids if self.publish(job_id))
 
     def retry(self, job_id: int) -> Submitted:
-        """Submit the same request again (for a failed or cancelled job)."""
+        """Submit the same request again (for a failed or cancelled job), in the same run."""
         old = self.get(job_id)
         if old is None:
             raise LookupError(job_id)
-        spec = JobSpec(source=old.source, symbol=old.symbol, interval=old.interval, kind=old.kind,
-                       start=old.start, end=old.end, period=None, options=dict(old.options or {}),
-                       end_is_now=False)
-        return self.create(spec)
+        return self.create(_again(old), _tags(old))
+
+    def retry_failed(self, where: JobFilter) -> list[Submitted]:
+        """Submit again every failed job matching `where` (at most BULK_LIMIT), at once."""
+        with self.db.read() as session:
+            failed = list(session.scalars(select(Job).where(*where.conditions("failed"))
+                                          .order_by(Job.id).limit(BULK_LIMIT)))
+        if not failed:
+            return []
+        return self.create_many([_again(job) for job in failed], [_tags(job) for job in failed])
+
+    def cancel_matching(self, where: JobFilter) -> tuple[int, int]:
+        """Cancel every pending or running job matching `where`: (cancelled at once, stopping
+        after their current chunk)."""
+        at_once, flagged = lifecycle.cancel_many(self.db, where.conditions())
+        try:
+            pipe = self.queue.redis.pipeline(transaction=False)
+            for job_id in at_once:
+                self.queue.add_event(job_id, state=JobStatus.CANCELLED, message=lifecycle.CANCELLED_BEFORE_START,
+                                     pipe=pipe)
+            for job_id in flagged:
+                self.queue.add_event(job_id, state=JobStatus.RUNNING, pipe=pipe,
+                                     message="Cancel requested: stopping after the current chunk.")
+            pipe.execute()
+        except redis.RedisError:
+            pass  # events are a courtesy; the rows say what happened
+        return len(at_once), len(flagged)
 
     # --- stored series ----------------------------------------------------------------
     def update_series(self, series: Series) -> Submitted:
@@ -182,3 +224,12 @@ class JobManager(JobQueries):
     def cleanup(self, days: int | None = None) -> CleanupResult:
         """Remove finished jobs older than `days` (default: the retention setting)."""
         return cleanup(self.db, self.queue, self.registry, self.settings.retention_days if days is None else days)
+
+
+def _again(old: Job) -> JobSpec:
+    return JobSpec(source=old.source, symbol=old.symbol, interval=old.interval, kind=old.kind,
+                   start=old.start, end=old.end, period=None, options=dict(old.options or {}), end_is_now=False)
+
+
+def _tags(job: Job) -> Tags:
+    return {"run_id": job.run_id, "watchlist_id": job.watchlist_id}

@@ -34,6 +34,31 @@ TABS: dict[str, Tab] = {tab.name: tab for tab in (
 )}
 
 
+@dataclass(frozen=True)
+class JobFilter:
+    """What the jobs list is narrowed to (besides its tab): the same for listing, counting
+    and the bulk actions, so "retry every failed job shown" means exactly those."""
+
+    symbol: str | None = None
+    source: str | None = None
+    run_id: int | None = None
+    watchlist_id: int | None = None
+
+    def conditions(self, tab: str = "all") -> list:
+        conditions = []
+        if tab != "all":
+            conditions.append(Job.status.in_(TABS[tab].statuses))
+        if self.symbol:
+            conditions.append(Job.symbol == self.symbol.upper())
+        if self.source:
+            conditions.append(Job.source == self.source)
+        if self.run_id is not None:
+            conditions.append(Job.run_id == self.run_id)
+        if self.watchlist_id is not None:
+            conditions.append(Job.watchlist_id == self.watchlist_id)
+        return conditions
+
+
 class JobQueries:
     def __init__(self, db: Database):
         self.db = db
@@ -43,25 +68,20 @@ class JobQueries:
             return session.get(Job, job_id)
 
     def list(self, tab: str = "all", *, page: int = 1, per_page: int = 50,
-             symbol: str | None = None, source: str | None = None) -> Page[Job]:
-        """One page of a tab, newest first, optionally filtered by symbol and source."""
-        conditions = []
-        if tab != "all":
-            conditions.append(Job.status.in_(TABS[tab].statuses))
-        if symbol:
-            conditions.append(Job.symbol == symbol.upper())
-        if source:
-            conditions.append(Job.source == source)
+             symbol: str | None = None, source: str | None = None, run_id: int | None = None) -> Page[Job]:
+        """One page of a tab, newest first, optionally filtered by symbol, source and run."""
+        conditions = JobFilter(symbol, source, run_id).conditions(tab)
         with self.db.read() as session:
             total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
             items = session.scalars(select(Job).where(*conditions).order_by(Job.id.desc())
                                     .offset((page - 1) * per_page).limit(per_page)).all()
         return Page(list(items), total, page, per_page)
 
-    def counts(self) -> dict[str, int]:
-        """Jobs per status, every status present."""
+    def counts(self, where: JobFilter | None = None) -> dict[str, int]:
+        """Jobs per status (matching `where`), every status present."""
+        conditions = where.conditions() if where else []
         with self.db.read() as session:
-            rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+            rows = session.execute(select(Job.status, func.count()).where(*conditions).group_by(Job.status)).all()
         counts = {status.value: 0 for status in JobStatus}
         counts.update({status: n for status, n in rows})
         return counts

@@ -46,6 +46,20 @@ class Queue:
     def publish(self, job_id: int) -> str:
         return self.redis.xadd(self.stream, {"job_id": str(job_id)})
 
+    def publish_many(self, job_ids: list[int]) -> set[int]:
+        """XADD every job in one pipelined round trip; returns the ids that were not added
+        (all of them when Redis is unreachable)."""
+        if not job_ids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.xadd(self.stream, {"job_id": str(job_id)})
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except redis.RedisError:
+            return set(job_ids)
+        return {job_id for job_id, reply in zip(job_ids, replies) if isinstance(reply, Exception)}
+
     def read_new(self, consumer: str, *, block_ms: int = 1000, count: int = 1) -> list[Entry]:
         return self._read(consumer, ">", block_ms, count)
 

@@ -2,6 +2,12 @@
 to date (after each close of an exchange, every N minutes, or a cron expression), the
 runs that do it, and the scheduler duty collectors run to start them exactly once."""
 
+from .runs import RunView, Started
+from .scheduler import Scheduler
+from .status import SymbolState
 from .timing import KINDS, Schedule
+from .validation import WatchlistSpec, symbols_from_csv
+from .watchlists import Deleted, WatchlistManager
 
-__all__ = ["KINDS", "Schedule"]
+__all__ = ["Deleted", "KINDS", "RunView", "Schedule", "Scheduler", "Started", "SymbolState", "WatchlistManager",
+           "WatchlistSpec", "symbols_from_csv"]

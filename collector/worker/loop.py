@@ -24,7 +24,8 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from collector.jobs import lifecycle
-from collector.queue import Entry
+from collector.queue import Entry, try_lock
+from collector.schedules import Scheduler
 from collector.services import connect
 from collector.settings import Settings
 from collector.store import Database, JobStatus, is_outage, retry_db
@@ -51,6 +52,7 @@ class Collector:
         self.heartbeat = Heartbeat(self.registry, self.queue, self.state, self.health, settings.heartbeat_seconds)
         self.recovery = Recovery(self.jobs, self.registry, self.state, self.health, settings)
         self.runner = JobRunner(self.jobs, self.state, settings)
+        self.scheduler = Scheduler(self.services.watchlists, self.state.name)
         self._signals = 0
 
     @property
@@ -97,7 +99,7 @@ class Collector:
 
     def _work(self, burst: bool) -> None:
         failures = 0
-        next_duties = 0.0
+        next_duties = next_schedule = 0.0
         recovered = False
         while not self.state.stopping:
             try:
@@ -108,6 +110,9 @@ class Collector:
                 if time.monotonic() >= next_duties:
                     self._duties()
                     next_duties = time.monotonic() + self.recovery.period_s
+                if time.monotonic() >= next_schedule:
+                    self._schedule()
+                    next_schedule = time.monotonic() + self.settings.schedule_check_seconds
                 entries = self.queue.read_new(self.name, block_ms=200 if burst else 1000)
                 self.runner.flush_unacked()
                 if self.health.ok():
@@ -137,6 +142,13 @@ class Collector:
         if self.recovery.may_judge_others():
             idle_ms = int(self.settings.claim_idle_seconds * 1000)
             self._drain(lambda: self.queue.autoclaim(self.name, min_idle_ms=idle_ms))
+
+    def _schedule(self) -> None:
+        """Start the watchlist runs that are due. One collector at a time looks (the lock
+        only saves work: each slot's unique row in the database is what makes it run once)."""
+        if try_lock(self.services.redis, f"{self.settings.key_prefix}:lock:schedule", self.name,
+                    self.settings.schedule_check_seconds):
+            retry_db(self.scheduler.tick)
 
     def _drain(self, read) -> None:
         """Handle entries from `read()` one at a time until it returns none."""

@@ -1,0 +1,190 @@
+"""Turn what a person typed for a watchlist (form, curl, CLI) into a WatchlistSpec, or into
+messages keyed by field name. Symbols, source, interval, options and the first run's period
+or start follow the collect form's rules (jobs.validation); every bad symbol is named."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from collector import calendar
+from collector.jobs.validation import (
+    ValidationError,
+    build_spec,
+    check_symbol,
+    split_symbols,
+)
+from collector.parse import YES_NO_HELP, parse_bool, parse_whole
+from collector.sources import Source
+
+from .timing import KINDS, Schedule
+
+MAX_SYMBOLS = 2000
+MAX_NAME = 64
+DEFAULT_SCHEDULE = "after_close"
+_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+
+
+@dataclass(frozen=True)
+class WatchlistSpec:
+    name: str
+    symbols: list[str]
+    source: str
+    interval: str
+    kind: str
+    options: dict[str, Any]
+    period: str | None
+    start: datetime | None
+    schedule: dict[str, Any] = field(default_factory=dict)  # Schedule's fields but minute_s
+
+
+def validate(fields: Mapping[str, Any], get_source: Callable[[str], Source]) -> WatchlistSpec:
+    """A watchlist from form-like fields; ValidationError naming every field that is wrong."""
+    errors: dict[str, str] = {}
+    name = " ".join(str(fields.get("name") or "").split())
+    if not name:
+        errors["name"] = "Give the watchlist a name, for example tech."
+    elif len(name) > MAX_NAME or not _NAME_RE.match(name):
+        errors["name"] = f"A name has at most {MAX_NAME} characters, without control characters."
+    symbols = split_symbols(str(fields.get("symbols") or ""))
+    checked = _check_symbols(symbols, errors)
+    spec = _job_part(fields, checked[0] if checked else "AAPL", get_source, errors)
+    schedule = schedule_from(fields, errors)
+    if spec is not None and checked and "symbols" not in errors:
+        _source_symbol_errors(fields, checked[1:], get_source, errors)
+    if errors or spec is None:
+        raise ValidationError(errors)
+    return WatchlistSpec(name=name, symbols=checked, source=spec.source, interval=spec.interval, kind=spec.kind,
+                         options=spec.options, period=spec.period, start=None if spec.period else spec.start,
+                         schedule=schedule)
+
+
+def _check_symbols(symbols: list[str], errors: dict[str, str]) -> list[str]:
+    if not symbols:
+        errors["symbols"] = "Enter at least one ticker symbol: separated by commas, spaces or new lines."
+        return []
+    if len(symbols) > MAX_SYMBOLS:
+        errors["symbols"] = f"At most {MAX_SYMBOLS:,} symbols in a watchlist; got {len(symbols):,}."
+        return []
+    bad = {s: check_symbol(s) for s in symbols if check_symbol(s)}
+    if bad:
+        errors["symbols"] = symbol_errors(bad)
+    return [s for s in symbols if s not in bad]
+
+
+def symbol_errors(bad: Mapping[str, str]) -> str:
+    """One message naming every refused symbol with its reason."""
+    shown = [f"{symbol[:40]!r}: {reason}" for symbol, reason in list(bad.items())[:20]]
+    more = f" (and {len(bad) - 20:,} more)" if len(bad) > 20 else ""
+    return f"{len(bad):,} symbol{'s' if len(bad) != 1 else ''} refused{more} — " + " · ".join(shown)
+
+
+def _job_part(fields: Mapping[str, Any], symbol: str, get_source, errors: dict[str, str]):
+    """Source, interval, options and how far back, checked as a job for one symbol."""
+    job_fields = {"source": fields.get("source"), "interval": fields.get("interval"),
+                  "period": fields.get("period"), "start": fields.get("start"), "end": "",
+                  "options": fields.get("options") or {}}
+    try:
+        return build_spec(job_fields, symbol, get_source)
+    except ValidationError as exc:
+        for key, message in exc.errors.items():
+            errors.setdefault("symbols" if key == "symbol" else key, message)
+    return None
+
+
+def _source_symbol_errors(fields, symbols: list[str], get_source, errors: dict[str, str]) -> None:
+    """What the source itself says about each further symbol (its own spelling rules)."""
+    bad = {}
+    for symbol in symbols:
+        try:
+            _job_part_strict(fields, symbol, get_source)
+        except ValidationError as exc:
+            bad[symbol] = " ".join(exc.errors.values())
+    if bad:
+        errors["symbols"] = symbol_errors(bad)
+
+
+def _job_part_strict(fields, symbol: str, get_source) -> None:
+    errors: dict[str, str] = {}
+    _job_part(fields, symbol, get_source, errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def schedule_from(fields: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The schedule's fields, checked as far as its kind needs them."""
+    kind = str(fields.get("schedule") or DEFAULT_SCHEDULE).strip().lower()
+    if kind not in KINDS:
+        errors["schedule"] = f"Unknown schedule {kind!r}: choose {', '.join(KINDS)}."
+        return {}
+    out = asdict(Schedule(kind=kind))
+    out.pop("minute_s")
+    cal = str(fields.get("calendar") or calendar.DEFAULT_CALENDAR)
+    out["calendar"] = calendar.resolve_calendar(cal) or cal
+    if kind == "after_close" or (kind == "every" and _yes(fields, "market_hours_only", errors)):
+        if calendar.resolve_calendar(cal) is None:
+            errors["calendar"] = (f"Unknown exchange calendar {cal[:40]!r}: use a pandas-market-calendars name "
+                                  "such as XNYS, XNAS, XLON, XPAR, XTKS or CME_Equity.")
+    if kind == "after_close":
+        out["offset_minutes"] = _whole(fields, "offset_minutes", 30, 0, 1440, errors)
+    elif kind == "every":
+        out["every_minutes"] = _whole(fields, "every_minutes", None, 1, 1440, errors)
+        out["market_hours_only"] = _yes(fields, "market_hours_only", errors)
+    elif kind == "cron":
+        out["cron"], out["timezone"] = _cron(fields, errors)
+    return out
+
+
+def _whole(fields, name: str, default: int | None, lo: int, hi: int, errors: dict[str, str]) -> int:
+    raw = str(fields.get(name) if fields.get(name) is not None else "").strip()
+    value = default if raw == "" else parse_whole(raw)
+    if value is None or not lo <= value <= hi:
+        errors[name] = f"{name.replace('_', ' ').capitalize()} must be a whole number from {lo} to {hi:,}."
+        return default or lo
+    return value
+
+
+def _yes(fields, name: str, errors: dict[str, str]) -> bool:
+    value = parse_bool(fields.get(name), empty=False)
+    if value is None:
+        errors[name] = f"{name.replace('_', ' ').capitalize()} must be {YES_NO_HELP}."
+        return False
+    return value
+
+
+def _cron(fields, errors: dict[str, str]) -> tuple[str, str]:
+    from croniter import croniter
+
+    expr = " ".join(str(fields.get("cron") or "").split())
+    zone = str(fields.get("timezone") or "UTC").strip()
+    if len(expr.split()) != 5 or not croniter.is_valid(expr):
+        errors["cron"] = ("A cron expression has 5 fields: minute hour day-of-month month day-of-week, "
+                          "for example 0 18 * * 1-5 (18:00 on weekdays).")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = f"Unknown time zone {zone[:40]!r}: use a name such as Europe/Paris or America/New_York."
+    return expr, zone
+
+
+def symbols_from_csv(data: bytes | str) -> str:
+    """The `symbol` column of a CSV file, as the text a person would paste; ValidationError
+    (field symbols_file) when the file is not a CSV with that column."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ValidationError({"symbols_file": f"The file is not a readable CSV ({exc})."}) from None
+    if not rows:
+        raise ValidationError({"symbols_file": "The CSV file is empty: it needs a header row with a symbol column."})
+    header = [h.strip().lower() for h in rows[0]]
+    if "symbol" not in header:
+        found = ", ".join(h[:20] for h in header[:8] if h) or "nothing"
+        raise ValidationError({"symbols_file": f"The CSV has no 'symbol' column (its header has: {found})."})
+    column = header.index("symbol")
+    return "\n".join(row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip())
