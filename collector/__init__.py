@@ -10,6 +10,7 @@ The packages behind it (store, queue, jobs, worker, sources) can move freely.
     services.queue.events(job_id)            # progress events; last_events for many jobs
     services.series.list(symbol="AA")        # stored series: bars, gaps, exports' batches
     services.job_stats.summary()             # figures about jobs; queue_stats about Redis
+    services.watchlists.run_now(watchlist_id) # create, update, pause, resume, delete, runs, series
 
 Names are imported on first use, so `python -m collector check` does not load pandas.
 """
@@ -30,7 +31,10 @@ _API: dict[str, str] = {
     # jobs
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",
     "TABS": "collector.jobs", "ValidationError": "collector.jobs", "Submitted": "collector.jobs",
-    "CleanupResult": "collector.jobs",
+    "CleanupResult": "collector.jobs", "JobFilter": "collector.jobs",
+    # watchlists and their schedules
+    "SCHEDULE_KINDS": "collector.schedules", "symbols_from_csv": "collector.schedules",
+    "calendar_names": "collector.calendar", "DEFAULT_CALENDAR": "collector.calendar",
     # stored series
     "Database": "collector.store", "Series": "collector.store", "SeriesStore": "collector.store", "Page": "collector.store",
     "BAR_COLUMNS": "collector.store", "SORTS": "collector.store", "GapReport": "collector.store.gaps",

@@ -27,9 +27,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         filters,
         health,
         jobs,
+        jobs_bulk,
         metrics,
         monitor,
         services,
+        watchlists,
     )
 
     services.init_app(app)
@@ -44,5 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(data.bp)
     app.register_blueprint(data_actions.bp)
+    app.register_blueprint(jobs_bulk.bp)
+    app.register_blueprint(watchlists.bp)
     app.add_url_rule("/", endpoint="index", view_func=collect.home)
     return app

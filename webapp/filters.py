@@ -121,8 +121,14 @@ def price(value) -> str:
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
+def run_badge(status: str) -> str:
+    """The badge colour of a run's state: the job state it reads like."""
+    return {"WAITING": "pending", "SKIPPED": "cancelled"}.get(status, str(status).lower())
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
                                  day=day, clock=clock, elapsed=elapsed, eta=eta, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
-                                  source_label=source_label, utc=utc, price=price)
+                                  source_label=source_label, utc=utc, price=price,
+                                  run_badge=run_badge)
     app.jinja_env.globals.update(percent=percent)

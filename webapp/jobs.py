@@ -22,6 +22,7 @@ from . import services
 from .auth import safe_next
 from .errors import wants_json
 from .forms import form_context, job_fields
+from .jobs_bulk import job_filter
 from .params import page_arg
 from .serialize import job_to_dict
 
@@ -76,16 +77,15 @@ def index():
     if tab not in TABS:
         abort(422, f"Unknown tab {tab!r}: use one of {', '.join(TABS)}.")
     page = page_arg()
-    symbol = (request.args.get("symbol") or "").strip().upper() or None
-    source = (request.args.get("source") or "").strip().lower() or None
-    if source and source not in SOURCES:
-        abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
-    result = svc.jobs.list(tab, page=page, per_page=PER_PAGE, symbol=symbol, source=source)
+    where = job_filter(request.args)
+    symbol, source, run_id = where.symbol, where.source, where.run_id
+    result = svc.jobs.list(tab, page=page, per_page=PER_PAGE, symbol=symbol, source=source, run_id=run_id)
     if wants_json():
         return {"tab": tab, "page": page, "pages": result.pages, "total": result.total,
                 "jobs": [job_to_dict(j) for j in result.items]}
     events = _last_events([j.id for j in result.items if j.is_active])
-    context = dict(tab=tab, page=result, symbol=symbol or "", source=source or "", events=events,
+    context = dict(tab=tab, page=result, symbol=symbol or "", source=source or "", events=events, run=run_id,
+                   matching=svc.jobs.counts(where),
                    tabs=TABS, counts=svc.jobs.tab_counts(), sources=SOURCES,
                    retention_days=svc.settings.retention_days)
     template = "jobs/_list.html" if request.htmx else "jobs/index.html"

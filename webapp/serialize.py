@@ -28,6 +28,7 @@ def job_to_dict(job: Job, event: dict[str, Any] | None = None) -> dict[str, Any]
         "created_at": iso(job.created_at), "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "duration_s": None if job.duration_s is None else round(job.duration_s, 3),
+        "run_id": job.run_id, "watchlist_id": job.watchlist_id,
     }
     if event is not None:
         data["message"] = event.get("message")

@@ -91,18 +91,19 @@ class JobQueries:
         counts = self.counts()
         return {tab.name: sum(counts[s] for s in tab.statuses) for tab in TABS.values()}
 
-    def active(self, limit: int = 3) -> tuple[list[Job], int]:
-        """The oldest active jobs (running first) and how many are active in all."""
+    def active(self, limit: int = 3, *, outside_runs: bool = False) -> tuple[list[Job], int]:
+        """The oldest active jobs (running first) and how many are active in all; with
+        `outside_runs`, only jobs that are no part of a watchlist's run."""
+        where = [Job.status.in_(ACTIVE_STATUSES)] + ([Job.run_id.is_(None)] if outside_runs else [])
         with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(Job)
-                                   .where(Job.status.in_(ACTIVE_STATUSES))) or 0
-            items = session.scalars(select(Job).where(Job.status.in_(ACTIVE_STATUSES))
-                                    .order_by(Job.status.desc(), Job.id).limit(limit)).all()
+            total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+            items = session.scalars(select(Job).where(*where).order_by(Job.status.desc(), Job.id).limit(limit)).all()
         return list(items), total
 
-    def recently_finished(self, seconds: float, limit: int) -> list[Job]:
+    def recently_finished(self, seconds: float, limit: int, *, outside_runs: bool = False) -> list[Job]:
         """Jobs that finished in the last `seconds`, newest first."""
         since = utcnow() - timedelta(seconds=seconds)
+        where = [Job.finished_at > since, Job.status.in_(FINISHED_STATUSES)]
+        where += [Job.run_id.is_(None)] if outside_runs else []
         with self.db.read() as session:
-            return list(session.scalars(select(Job).where(Job.finished_at > since, Job.status.in_(FINISHED_STATUSES))
-                                        .order_by(Job.finished_at.desc()).limit(limit)))
+            return list(session.scalars(select(Job).where(*where).order_by(Job.finished_at.desc()).limit(limit)))

@@ -6,8 +6,10 @@ from .runs import RunView, Started
 from .scheduler import Scheduler
 from .status import SymbolState
 from .timing import KINDS, Schedule
+
+SCHEDULE_KINDS = KINDS
 from .validation import WatchlistSpec, symbols_from_csv
 from .watchlists import Deleted, WatchlistManager
 
-__all__ = ["Deleted", "KINDS", "RunView", "Schedule", "Scheduler", "Started", "SymbolState", "WatchlistManager",
+__all__ = ["Deleted", "KINDS", "SCHEDULE_KINDS", "RunView", "Schedule", "Scheduler", "Started", "SymbolState", "WatchlistManager",
            "WatchlistSpec", "symbols_from_csv"]

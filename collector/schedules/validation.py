@@ -79,7 +79,7 @@ def _check_symbols(symbols: list[str], errors: dict[str, str]) -> list[str]:
 
 def symbol_errors(bad: Mapping[str, str]) -> str:
     """One message naming every refused symbol with its reason."""
-    shown = [f"{symbol[:40]!r}: {reason}" for symbol, reason in list(bad.items())[:20]]
+    shown = [reason if symbol in reason else f"{symbol[:40]!r}: {reason}" for symbol, reason in list(bad.items())[:20]]
     more = f" (and {len(bad) - 20:,} more)" if len(bad) > 20 else ""
     return f"{len(bad):,} symbol{'s' if len(bad) != 1 else ''} refused{more} — " + " · ".join(shown)
 

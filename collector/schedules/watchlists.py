@@ -4,7 +4,7 @@ list, run now, pause, resume, delete — and what their pages read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from sqlalchemy import select, update
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from collector.jobs import JobFilter, JobManager, ValidationError
 from collector.settings import Settings
-from collector.store import RunStatus, Watchlist, WatchlistRun
+from collector.store import ACTIVE_STATUSES, Job, RunStatus, Watchlist, WatchlistRun
 from collector.timespec import utcnow
 
 from . import runs, status, validation
@@ -74,6 +74,23 @@ class WatchlistManager:
         with self.db.read() as session:
             row = session.get(WatchlistRun, run_id)
             return runs.views(session, [row])[0] if row is not None else None
+
+    def live_runs(self, recent_s: float, limit: int = 3) -> tuple[list[tuple[runs.RunView, str]], int]:
+        """Runs with unfinished jobs, then runs that finished in the last `recent_s` seconds,
+        each with its watchlist's name (for the banner), and how many runs are going."""
+        since = utcnow() - timedelta(seconds=recent_s)
+        with self.db.read() as session:
+            going = set(session.scalars(select(Job.run_id).where(Job.status.in_(ACTIVE_STATUSES),
+                                                                 Job.run_id.is_not(None)).distinct()))
+            ended = set(session.scalars(select(Job.run_id).where(Job.finished_at > since, Job.run_id.is_not(None))
+                                        .distinct().limit(limit * 4))) - going
+            rows = list(session.scalars(select(WatchlistRun).where(WatchlistRun.id.in_(going | ended))
+                                        .order_by(WatchlistRun.id)))
+            names = dict(session.execute(select(Watchlist.id, Watchlist.name).where(
+                Watchlist.id.in_({r.watchlist_id for r in rows}))).all())
+            shown = [v for v in runs.views(session, rows) if v.active or (v.finished_at and v.finished_at > since)]
+        shown.sort(key=lambda v: (not v.active, v.run.id))
+        return [(v, names.get(v.run.watchlist_id, "?")) for v in shown[:limit]], len(going)
 
     def series(self, watchlist: Watchlist, now: datetime | None = None) -> list[status.SymbolState]:
         return status.states(self.jobs, watchlist, now or utcnow())
