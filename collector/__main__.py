@@ -1,4 +1,4 @@
-"""Command line: `python -m collector run|check|submit|cleanup|migrate`.
+"""Command line: `python -m collector run|check|submit|cleanup|migrate|watchlist`.
 
 Bad arguments print usage and exit 2; settings errors, unreachable servers and bad job
 fields print a plain message, never a traceback.
@@ -12,6 +12,7 @@ import sys
 
 import redis
 
+from . import watchlist_cli
 from .settings import Settings, SettingsError
 from .timespec import INTERVALS, PERIODS
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     clean = sub.add_parser("cleanup", help="remove finished jobs older than N days")
     clean.add_argument("--days", type=_positive_int, default=None, help="default MDC_RETENTION_DAYS (7)")
+    watchlist_cli.add_parser(sub)
     return parser
 
 
@@ -135,16 +137,24 @@ def cmd_cleanup(args, settings: Settings, _parser) -> int:
     return 0
 
 
+def cmd_watchlist(args, settings: Settings, parser) -> int:
+    return watchlist_cli.run(args, _services(settings), parser)
+
+
 def _manager(settings: Settings):
+    return _services(settings).jobs
+
+
+def _services(settings: Settings):
     from .services import connect
 
     services = connect(settings, "cli")
     services.db.migrate()
-    return services.jobs
+    return services
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "migrate": cmd_migrate, "submit": cmd_submit,
-            "cleanup": cmd_cleanup}
+            "cleanup": cmd_cleanup, "watchlist": cmd_watchlist}
 
 if __name__ == "__main__":
     sys.exit(main())

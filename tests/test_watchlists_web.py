@@ -1,0 +1,119 @@
+"""Watchlists over HTTP as curl and browsers use them: form-encoded in, HTML or JSON out,
+422 with a message per field (never a 500), bulk actions on the jobs list."""
+
+import io
+
+import pytest
+
+from collector.store import JobStatus
+from tests.helpers import JSON, end_job
+
+pytestmark = pytest.mark.both_databases
+
+FORM = {"name": "tech", "symbols": "AAPL, MSFT\nNVDA", "source": "sim", "interval": "1d", "period": "1mo"}
+
+
+def create(client, **changes):
+    response = client.post("/watchlists", data={**FORM, **changes}, headers=JSON)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_create_json_201_with_schedule_and_next_run(client):
+    body = create(client, schedule="cron", cron="0 18 * * 1-5", timezone="Europe/Paris")
+    assert body["id"] == 1 and body["url"] == "/watchlists/1" and body["symbols"] == ["AAPL", "MSFT", "NVDA"]
+    schedule = body["schedule"]
+    assert schedule["kind"] == "cron" and schedule["paused"] is False and schedule["next_run"].endswith("Z")
+    assert schedule["next_run_local"].endswith("Europe/Paris")
+    assert [w["name"] for w in client.get("/watchlists", headers=JSON).get_json()["watchlists"]] == ["tech"]
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"name": ""}, "name"), ({"symbols": "AAPL, <b>x</b>"}, "symbols"), ({"source": "bloomberg"}, "source"),
+    ({"interval": "9q"}, "interval"), ({"period": "forever"}, "period"), ({"period": "", "start": "2024-13-45"}, "start"),
+    ({"schedule": "sometimes"}, "schedule"), ({"schedule": "every", "every_minutes": "99999"}, "every_minutes"),
+    ({"schedule": "every", "every_minutes": "5", "market_hours_only": "maybe"}, "market_hours_only"),
+    ({"calendar": "NOWHERE"}, "calendar"), ({"offset_minutes": "x"}, "offset_minutes"),
+    ({"schedule": "cron", "cron": "* *"}, "cron"), ({"schedule": "cron", "cron": "0 1 * * *", "timezone": "Nowhere/X"}, "timezone"),
+    ({"delay": "-4"}, "delay"), ({"name": "x" * 65}, "name"),
+])
+def test_bad_input_is_422_with_a_message_per_field(client, changes, field):
+    response = client.post("/watchlists", data={**FORM, **changes}, headers=JSON)
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+    page = client.post("/watchlists", data={**FORM, **changes})
+    assert page.status_code == 422 and b"Please fix the fields marked below" in page.data
+    assert b"<b>x</b>" not in page.data
+
+
+def test_symbols_from_an_uploaded_csv_and_a_bad_csv_is_a_field_error(client):
+    data = {**FORM, "symbols": "", "symbols_file": (io.BytesIO(b"symbol,name\nIBM,x\nORCL,y\n"), "list.csv")}
+    body = client.post("/watchlists", data=data, headers=JSON, content_type="multipart/form-data").get_json()
+    assert body["symbols"] == ["IBM", "ORCL"]
+    bad = {**FORM, "name": "b", "symbols_file": (io.BytesIO(b"ticker\nIBM\n"), "list.csv")}
+    response = client.post("/watchlists", data=bad, headers=JSON, content_type="multipart/form-data")
+    assert response.status_code == 422 and "no 'symbol' column" in response.get_json()["errors"]["symbols_file"]
+
+
+def test_run_now_detail_and_the_jobs_of_the_run(client, db):
+    create(client, schedule="none")
+    run = client.post("/watchlists/1/run", headers=JSON)
+    assert run.status_code == 201
+    body = run.get_json()
+    assert (body["number"], body["total"], body["status"], body["trigger"]) == (1, 3, "RUNNING", "manual")
+    jobs = client.get(f"/jobs?tab=all&run={body['id']}", headers=JSON).get_json()["jobs"]
+    assert {j["symbol"] for j in jobs} == {"AAPL", "MSFT", "NVDA"} and {j["run_id"] for j in jobs} == {body["id"]}
+    end_job(db, jobs[0]["id"], JobStatus.FAILED, "boom")
+    detail = client.get("/watchlists/1", headers=JSON).get_json()
+    assert [r["number"] for r in detail["runs"]] == [1] and detail["runs"][0]["failed"] == 1
+    assert {s["symbol"] for s in detail["series"]} == {"AAPL", "MSFT", "NVDA"}
+    page = client.get("/watchlists/1")
+    assert b"run #1 of tech: 0 of 3 completed, 1 failed, 2 to go" in page.data and b"Retry 1 failed" in page.data
+    banner = client.get("/banner").data
+    assert banner.count(b'class="banner-job banner-run') == 1 and b'data-job=' not in banner
+
+
+def test_edit_pause_resume_delete(client):
+    create(client)
+    edited = client.post("/watchlists/1", data={**FORM, "symbols": "IBM", "schedule": "every", "every_minutes": "15"},
+                         headers=JSON)
+    assert edited.status_code == 200 and edited.get_json()["symbols"] == ["IBM"]
+    assert client.post("/watchlists/1", data={**FORM, "every_minutes": "0", "schedule": "every"},
+                       headers=JSON).status_code == 422
+    assert client.post("/watchlists/1/pause", headers=JSON).get_json()["schedule"]["next_run"] is None
+    assert client.post("/watchlists/1/resume", headers=JSON).get_json()["schedule"]["paused"] is False
+    assert client.get("/watchlists/1/edit").status_code == 200
+    client.post("/watchlists/1/run", headers=JSON)
+    gone = client.post("/watchlists/1/delete", headers=JSON).get_json()
+    assert gone == {"deleted": True, "id": 1, "jobs_cancelled": 1, "jobs_stopping": 0}
+    assert client.get("/watchlists/1", headers=JSON).status_code == 404
+
+
+@pytest.mark.parametrize("method, url, status", [
+    ("get", "/watchlists/99", 404), ("post", "/watchlists/99/run", 404), ("post", "/watchlists/99/pause", 404),
+    ("post", "/watchlists/99/delete", 404), ("post", "/watchlists/99", 404), ("get", "/watchlists/99/edit", 404),
+    ("get", "/watchlists/1/run", 405), ("get", "/jobs?run=abc", 422), ("post", "/jobs/retry?x=1", 303),
+])
+def test_bad_urls_are_4xx_never_500(client, method, url, status):
+    assert getattr(client, method)(url).status_code == status
+
+
+@pytest.mark.parametrize("data", [{"run": "abc"}, {"run": "-3"}, {"source": "bloomberg"}, {"symbol": "X" * 40}])
+def test_bulk_actions_refuse_bad_filters(client, data):
+    for url in ("/jobs/retry", "/jobs/cancel"):
+        response = client.post(url, data=data, headers=JSON)
+        assert response.status_code == 422 and "message" in response.get_json()
+
+
+def test_bulk_retry_and_cancel_over_curl_and_on_the_jobs_page(client, db):
+    for symbol in ("AAPL", "MSFT", "IBM"):
+        client.post("/jobs", data={"symbol": symbol, "source": "sim", "interval": "1d", "period": "1y"}, headers=JSON)
+    end_job(db, 1, JobStatus.FAILED, "x")
+    end_job(db, 2, JobStatus.FAILED, "y")
+    page = client.get("/jobs?tab=all").data
+    assert b"Retry 2 failed" in page and b"Submit again the 2 failed jobs" in page and b"Cancel 1 unfinished" in page
+    assert b"Retry 1 failed" in client.get("/jobs?tab=all&symbol=AAPL").data
+    retried = client.post("/jobs/retry", data={"symbol": "AAPL"}, headers=JSON).get_json()
+    assert retried["retried"] == 1 and retried["jobs"][0]["symbol"] == "AAPL"
+    assert client.post("/jobs/cancel", data={}, headers=JSON).get_json() == {"cancelled": 2, "stopping": 0}
+    browser = client.post("/jobs/cancel", data={"next": "https://evil.example/"})
+    assert browser.status_code == 303 and browser.headers["Location"].startswith("/jobs")
