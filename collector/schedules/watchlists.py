@@ -128,7 +128,7 @@ class WatchlistManager:
         """A run at once, paused or not (it waits while the previous run is still going)."""
         self._existing(watchlist_id)
         for _ in range(3):  # two clicks in the same microsecond would ask for the same slot
-            started = runs.start(self.jobs, watchlist_id, utcnow(), trigger="manual", note="Run now")
+            started = runs.start(self.jobs, watchlist_id, utcnow(), trigger="manual")
             if started is not None:
                 return self.run(started.run.id)
         raise LookupError(watchlist_id)
