@@ -11,6 +11,10 @@ per job (job row PENDING -> RUNNING -> COMPLETED with counts, bars upserted by
   `JobManager.create` (INSERT row, XADD to the work stream).
 - Celery (bench/celery_baseline.py): one worker with concurrency 2, prefork and threads
   pools; jobs created by inserting the same row and `apply_async`.
+- Batch submission, as a 500-symbol watchlist run submits (second row of figures):
+  `mdc-batch` creates the jobs with `JobManager.create_many`, 500 per call (one
+  transaction, one pipelined batch of XADDs); `prefork-group` gives Celery the same
+  advantage: the 500 rows inserted in one transaction, then one `group` of signatures.
 
 All against one private valkey-server (collector.embedded.EmbeddedRedis, FLUSHALL before
 each run) and a fresh SQLite database per run. Workers start first; then the bench
@@ -56,6 +60,7 @@ from collector.jobs import JobManager  # noqa: E402
 from collector.store import FINISHED_STATUSES, Database, Job, JobStatus  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday: 5 days = 5 daily bars
+BATCH = 500  # jobs per batch in the batch rows: one watchlist run of 500 symbols
 
 
 # --- shared pieces -----------------------------------------------------------------------
@@ -115,7 +120,7 @@ def _pct(values: list[float], p: int) -> float:
 
 
 # --- mdc -----------------------------------------------------------------------------------
-def run_mdc(work: Path, redis_url: str, args, tag: str) -> dict:
+def run_mdc(work: Path, redis_url: str, args, tag: str, batch: bool = False) -> dict:
     settings = Settings(data_dir=work, redis_url=redis_url, key_prefix=f"bench{tag}", sim_delay_seconds=0.0)
     services = connect(settings)
     db, client, queue, manager = services.db, services.redis, services.queue, services.jobs
@@ -136,8 +141,12 @@ def run_mdc(work: Path, redis_url: str, args, tag: str) -> dict:
                     raise RuntimeError("mdc collectors did not start")
                 time.sleep(0.05)
             t0 = time.time()
-            for spec in specs:
-                manager.create(spec)
+            if batch:
+                for lo in range(0, len(specs), BATCH):
+                    manager.create_many(specs[lo:lo + BATCH])
+            else:
+                for spec in specs:
+                    manager.create(spec)
             submitted = time.time()
             wait_finished(db, args.jobs, args.timeout)
             rows = job_times(db)
@@ -153,7 +162,7 @@ def run_mdc(work: Path, redis_url: str, args, tag: str) -> dict:
 
 
 # --- Celery --------------------------------------------------------------------------------
-def run_celery(work: Path, redis_url: str, args, pool: str) -> dict:
+def run_celery(work: Path, redis_url: str, args, pool: str, batch: bool = False) -> dict:
     db_url = f"sqlite:///{(work / 'celery.db').resolve()}"
     db = Database(db_url)
     db.migrate()
@@ -179,16 +188,7 @@ def run_celery(work: Path, redis_url: str, args, pool: str) -> dict:
                 if time.monotonic() > deadline or procs[0].poll() is not None:
                     raise RuntimeError("Celery worker did not start")
             t0 = time.time()
-            task_ids = {}
-            for spec in specs:
-                job = Job(source=spec.source, symbol=spec.symbol, interval=spec.interval, kind=spec.kind,
-                          start=spec.start, end=spec.end, period=spec.period, options=spec.options,
-                          status=JobStatus.PENDING, progress_done=0, progress_total=0, rows_new=0,
-                          rows_updated=0, rows_unchanged=0, attempts=0, cancel_requested=False,
-                          created_at=_utcnow(), request_key=spec.request_key)
-                with db.write() as session:
-                    session.add(job)
-                task_ids[job.id] = celery_baseline.collect.apply_async((job.id,)).id
+            task_ids = _celery_submit(db, specs, celery_baseline.collect, batch)
             submitted = time.time()
             wait_finished(db, args.jobs, args.timeout)
             rows = job_times(db)
@@ -204,8 +204,30 @@ def run_celery(work: Path, redis_url: str, args, pool: str) -> dict:
     return summarize(f"celery {pool}", t0, submitted, rows, first, watch, args.bars)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+def _celery_submit(db: Database, specs: list, task, batch: bool) -> dict[int, str]:
+    """Insert each job row and send its task; in batches: the rows of BATCH jobs in one
+    transaction, then one `group` of their signatures."""
+    from celery import group
+
+    task_ids: dict[int, str] = {}
+    for lo in range(0, len(specs), BATCH if batch else 1):
+        jobs = [_celery_row(spec) for spec in specs[lo:lo + (BATCH if batch else 1)]]
+        with db.write() as session:
+            session.add_all(jobs)
+        if batch:
+            result = group(task.s(job.id) for job in jobs).apply_async()
+            task_ids.update({job.id: r.id for job, r in zip(jobs, result.results)})
+        else:
+            task_ids[jobs[0].id] = task.apply_async((jobs[0].id,)).id
+    return task_ids
+
+
+def _celery_row(spec) -> Job:
+    return Job(source=spec.source, symbol=spec.symbol, interval=spec.interval, kind=spec.kind,
+               start=spec.start, end=spec.end, period=spec.period, options=spec.options,
+               status=JobStatus.PENDING, progress_done=0, progress_total=0, rows_new=0,
+               rows_updated=0, rows_unchanged=0, attempts=0, cancel_requested=False,
+               created_at=datetime.now(UTC), request_key=spec.request_key)
 
 
 # --- report --------------------------------------------------------------------------------
@@ -230,7 +252,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--collectors", type=int, default=2, help="mdc collectors = Celery concurrency")
     parser.add_argument("--bars-days", type=int, default=5, help="days of daily bars per job (weekdays from Mon)")
-    parser.add_argument("--systems", default="mdc,prefork,threads", help="which runs, in this order per round")
+    parser.add_argument("--systems", default="mdc,prefork,threads,mdc-batch,prefork-group",
+                        help="which runs, in this order per round (-batch / -group: submitted 500 at a time)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one run's jobs")
     args = parser.parse_args()
     days = args.bars_days
@@ -250,22 +273,23 @@ def main() -> int:
                     admin.flushall()
                     work = Path(tmp) / f"r{rnd}-{system}"
                     work.mkdir()
-                    if system == "mdc":
-                        r = run_mdc(work, server.url, args, str(rnd))
+                    batch = system.endswith(("-batch", "-group"))
+                    if system.startswith("mdc"):
+                        r = run_mdc(work, server.url, args, str(rnd), batch)
                     else:
-                        r = run_celery(work, server.url, args, system)
+                        r = run_celery(work, server.url, args, system.split("-")[0], batch)
                     results[system].append(r)
                     print_run(system, r)
         finally:
             server.stop()
     med = {s: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for s, rs in results.items()}
-    print(f"\n  {'medians of ' + str(args.rounds) + ' rounds':<30}" + "".join(f" | {s:>9}" for s in systems)
-          + "".join(f" | mdc/{s}" for s in systems if s != "mdc"))
+    pairs = [(m, s) for m in systems if m.startswith("mdc") for s in systems if not s.startswith("mdc")
+             and m.endswith("-batch") == s.endswith("-group")]
+    print(f"\n  {'medians of ' + str(args.rounds) + ' rounds':<30}" + "".join(f" | {s:>13}" for s in systems)
+          + "".join(f" | {m}/{s}" for m, s in pairs))
     for key, label, fmt, _higher in METRICS:
-        line = f"  {label:<30}" + "".join(" | " + fmt.format(med[s][key]).strip().rjust(9) for s in systems)
-        if "mdc" in med:
-            line += "".join(" | " + f"{med['mdc'][key] / med[s][key]:.2f}x".rjust(len(s) + 4)
-                            for s in systems if s != "mdc")
+        line = f"  {label:<30}" + "".join(" | " + fmt.format(med[s][key]).strip().rjust(13) for s in systems)
+        line += "".join(" | " + f"{med[m][key] / med[s][key]:.2f}x".rjust(len(m) + len(s) + 1) for m, s in pairs)
         print(line)
     print("(ratios are mdc / Celery: above 1 is better for jobs/s, below 1 is better for times and memory)")
     print("command: python bench/pipeline.py " + " ".join(sys.argv[1:]) + f"   ({time.time() - began:.0f} s)")
