@@ -129,3 +129,31 @@ def test_all_collectors_stopped_across_three_slots_give_one_catch_up_run(procs, 
     fast_services.watchlists.pause(w.id)
     wait_for(lambda: settled(fast_services, w.id, 1), timeout=90, message="the last run to finish")
     check_every_slot_once(fast_services, w, SLOT_S)
+
+
+def test_pause_during_a_run_lets_it_finish_and_no_slot_runs_after(procs, fast_services):
+    w = watch(fast_services, every=1, delay="1")
+    procs.start("c1")
+    first = wait_for(lambda: next((v for v in runs_of(fast_services, w.id) if v.run.status == "STARTED"), None),
+                     timeout=60, message="a scheduled run")
+    fast_services.watchlists.pause(w.id)
+    paused_at = runs_of(fast_services, w.id)[-1].run.number
+    wait_for(lambda: not fast_services.watchlists.run(first.run.id).is_going, timeout=60, message="the run to end")
+    assert fast_services.watchlists.run(first.run.id).status == "COMPLETED"  # its jobs finish, as the page says
+    time.sleep(SLOT_S * 3)
+    assert runs_of(fast_services, w.id)[-1].run.number == paused_at
+    assert all(v.run.status != "WAITING" for v in runs_of(fast_services, w.id))
+
+
+def test_delete_during_a_run_cancels_waiting_jobs_at_once_and_running_ones_after_their_chunk(procs, fast_services):
+    w = fast_services.watchlists.create({"name": "slow", "symbols": "AAA BBB CCC", "source": "sim", "interval": "1d",
+                                         "period": "1mo", "options": {"delay": "2"}, "schedule": "none"})
+    procs.start("c1")
+    run = fast_services.watchlists.run_now(w.id)
+    wait_for(lambda: fast_services.watchlists.run(run.run.id).counts["RUNNING"] == 1, timeout=60,
+             message="one job of the run running")
+    deleted = fast_services.watchlists.delete(w.id)
+    assert (deleted.cancelled, deleted.stopping) == (2, 1)
+    wait_for(lambda: not fast_services.watchlists.run(run.run.id).is_going, timeout=60, message="the run to end")
+    jobs = fast_services.jobs.list(run_id=run.run.id).items
+    assert sorted(j.status for j in jobs) == ["CANCELLED"] * 3

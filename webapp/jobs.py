@@ -85,7 +85,7 @@ def index():
                 "jobs": [job_to_dict(j) for j in result.items]}
     events = _last_events([j.id for j in result.items if j.is_active])
     context = dict(tab=tab, page=result, symbol=symbol or "", source=source or "", events=events, run=run_id,
-                   matching=svc.jobs.counts(where),
+                   matching={} if request.htmx else svc.jobs.counts(where),  # for the bulk buttons
                    tabs=TABS, counts=svc.jobs.tab_counts(), sources=SOURCES,
                    retention_days=svc.settings.retention_days)
     template = "jobs/_list.html" if request.htmx else "jobs/index.html"
