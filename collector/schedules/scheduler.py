@@ -39,11 +39,17 @@ class Scheduler:
         now = self.clock()
         started = []
         for watchlist, last_slot in self._scheduled():
-            result = self._claim_due(watchlist, last_slot, now)
+            try:
+                result = self._claim_due(watchlist, last_slot, now)
+            except LookupError:  # deleted meanwhile
+                continue
             if result is not None:
                 started.append(result)
         for run in self._waiting():
-            result = runs.start_waiting(self.watchlists.jobs, run)
+            try:
+                result = runs.start_waiting(self.watchlists.jobs, run)
+            except LookupError:
+                continue
             if result is not None:
                 log.info("watchlist %s: run #%s started (it waited for the previous one)", run.watchlist_id, run.number)
                 started.append(result)

@@ -146,9 +146,15 @@ class Collector:
     def _schedule(self) -> None:
         """Start the watchlist runs that are due. One collector at a time looks (the lock
         only saves work: each slot's unique row in the database is what makes it run once)."""
-        if try_lock(self.services.redis, f"{self.settings.key_prefix}:lock:schedule", self.name,
-                    self.settings.schedule_check_seconds):
+        if not try_lock(self.services.redis, f"{self.settings.key_prefix}:lock:schedule", self.name,
+                        self.settings.schedule_check_seconds):
+            return
+        try:
             retry_db(self.scheduler.tick)
+        except (redis.RedisError, DBAPIError):
+            raise  # outages: the loop's backoff handles them
+        except Exception:  # a bug in one watchlist's schedule must not stop this collector's jobs
+            log.exception("the scheduler failed; collecting goes on and it tries again next time")
 
     def _drain(self, read) -> None:
         """Handle entries from `read()` one at a time until it returns none."""
