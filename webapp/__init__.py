@@ -17,20 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Htmx(app)
 
-    from . import (
-        auth,
-        banner,
-        collect,
-        data,
-        data_actions,
-        errors,
-        filters,
-        health,
-        jobs,
-        metrics,
-        monitor,
-        services,
-    )
+    from . import auth, banner, collect, data, data_actions, errors, filters, health, jobs, metrics, monitor, services
 
     services.init_app(app)
     filters.init_app(app)
