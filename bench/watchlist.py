@@ -30,9 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from processes import (
-    stop_all,  # noqa: E402  (bench/ is on sys.path when run as a script)
-)
+from processes import stop_all  # noqa: E402  (bench/ is on sys.path when run as a script)
 from sqlalchemy import func, select  # noqa: E402
 
 from collector import Settings, connect  # noqa: E402

@@ -11,12 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import url_for
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from collector import (
-    DEFAULT_CALENDAR,
-    SCHEDULE_KINDS,
-    ValidationError,
-    symbols_from_csv,
-)
+from collector import DEFAULT_CALENDAR, SCHEDULE_KINDS, ValidationError, symbols_from_csv
 
 from .forms import form_context, job_fields
 from .serialize import iso

@@ -11,14 +11,7 @@ from collector import ValidationError
 from . import services
 from .errors import wants_json
 from .series_args import series_url
-from .watchlist_forms import (
-    edit_context,
-    local,
-    read_fields,
-    run_to_dict,
-    to_dict,
-    values_of,
-)
+from .watchlist_forms import edit_context, local, read_fields, run_to_dict, to_dict, values_of
 
 bp = Blueprint("watchlists", __name__)
 

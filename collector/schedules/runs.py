@@ -22,15 +22,7 @@ from collector.jobs import JobManager, Submitted
 from collector.jobs.batch import insert_new
 from collector.jobs.incremental import update_or_backfill
 from collector.jobs.validation import JobSpec, ValidationError
-from collector.store import (
-    ACTIVE_STATUSES,
-    Job,
-    JobStatus,
-    RunStatus,
-    Series,
-    Watchlist,
-    WatchlistRun,
-)
+from collector.store import ACTIVE_STATUSES, Job, JobStatus, RunStatus, Series, Watchlist, WatchlistRun
 from collector.timespec import utcnow
 
 

@@ -13,12 +13,7 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector import calendar
-from collector.jobs.validation import (
-    ValidationError,
-    build_spec,
-    check_symbol,
-    split_symbols,
-)
+from collector.jobs.validation import ValidationError, build_spec, check_symbol, split_symbols
 from collector.parse import YES_NO_HELP, parse_bool, parse_whole
 from collector.sources import Source
 

@@ -2,17 +2,7 @@
 upsert and the reads of stored series (with their gaps)."""
 
 from .db import Database, is_outage, retry_db
-from .models import (
-    ACTIVE_STATUSES,
-    FINISHED_STATUSES,
-    Bar,
-    Job,
-    JobStatus,
-    RunStatus,
-    Series,
-    Watchlist,
-    WatchlistRun,
-)
+from .models import ACTIVE_STATUSES, FINISHED_STATUSES, Bar, Job, JobStatus, RunStatus, Series, Watchlist, WatchlistRun
 from .paging import Page
 from .series import BAR_COLUMNS, SORTS, SeriesStore
 from .upsert import UpsertCounts, upsert_bars
