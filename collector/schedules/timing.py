@@ -78,7 +78,7 @@ class Schedule:
             every = "every minute" if self.every_minutes == 1 else f"every {self.every_minutes} minutes"
             if self.market_hours_only:
                 return f"{every.capitalize()} while {self.calendar} is open, from its open to its close"
-            return every.capitalize() + " (on the hour and from midnight UTC)"
+            return every.capitalize() + ", around the clock (counted from midnight UTC)"
         if self.kind == "cron":
             return f"Cron “{self.cron}” in {self.timezone}"
         return "No schedule: runs only when asked (Run now)"
