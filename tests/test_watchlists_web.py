@@ -117,3 +117,14 @@ def test_bulk_retry_and_cancel_over_curl_and_on_the_jobs_page(client, db):
     assert client.post("/jobs/cancel", data={}, headers=JSON).get_json() == {"cancelled": 2, "stopping": 0}
     browser = client.post("/jobs/cancel", data={"next": "https://evil.example/"})
     assert browser.status_code == 303 and browser.headers["Location"].startswith("/jobs")
+
+
+def test_a_long_watchlist_shows_its_symbols_a_page_at_a_time(client):
+    symbols = " ".join(f"S{i:03d}" for i in range(150))
+    create(client, symbols=symbols)
+    first = client.get("/watchlists/1", headers=JSON).get_json()
+    second = client.get("/watchlists/1?page=2", headers=JSON).get_json()
+    assert (len(first["series"]), len(second["series"]), first["series_pages"]) == (100, 50, 2)
+    assert second["series"][0]["symbol"] == "S100"
+    assert b"Symbols 101\xe2\x80\x93150 of 150" in client.get("/watchlists/1?page=2").data
+    assert client.get("/watchlists/1?page=zero").status_code == 422

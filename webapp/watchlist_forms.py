@@ -75,7 +75,7 @@ def local(when: datetime | None, zone: str) -> str:
     return when.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M ") + zone
 
 
-def to_dict(svc, watchlist, *, detail: bool = False) -> dict[str, Any]:
+def to_dict(svc, watchlist, *, detail: bool = False, page: int = 1) -> dict[str, Any]:
     schedule = svc.watchlists.schedule(watchlist)
     next_run = svc.watchlists.next_run(watchlist)
     data: dict[str, Any] = {
@@ -90,7 +90,9 @@ def to_dict(svc, watchlist, *, detail: bool = False) -> dict[str, Any]:
     }
     if detail:
         data["runs"] = [run_to_dict(v) for v in svc.watchlists.runs(watchlist.id)]
-        data["series"] = [state_to_dict(s) for s in svc.watchlists.series(watchlist)]
+        series = svc.watchlists.series(watchlist, page=page)
+        data["series"] = [state_to_dict(s) for s in series.items]
+        data["series_page"], data["series_pages"] = series.page, series.pages
     return data
 
 

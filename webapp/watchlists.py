@@ -10,6 +10,7 @@ from collector import ValidationError
 
 from . import services
 from .errors import wants_json
+from .params import page_arg
 from .series_args import series_url
 from .watchlist_forms import edit_context, local, read_fields, run_to_dict, to_dict, values_of
 
@@ -48,12 +49,13 @@ def detail(watchlist_id: int):
     """Its schedule in plain words, its runs, and each symbol's last bar, currency, gaps and job."""
     svc = services.get()
     watchlist = _get(watchlist_id)
+    page = page_arg()
     if wants_json():
-        return to_dict(svc, watchlist, detail=True)
+        return to_dict(svc, watchlist, detail=True, page=page)
     schedule = svc.watchlists.schedule(watchlist)
     return render_template("watchlists/detail.html", w=watchlist, schedule=schedule, local=local, series_url=series_url,
                            next_run=svc.watchlists.next_run(watchlist), runs=svc.watchlists.runs(watchlist_id),
-                           states=svc.watchlists.series(watchlist),
+                           states=svc.watchlists.series(watchlist, page=page),
                            unfinished=svc.watchlists.unfinished_jobs(watchlist_id))
 
 

@@ -41,24 +41,34 @@ class SymbolState:
         return datetime.fromtimestamp(self.series.last_ts, timezone.utc)
 
 
-def states(jobs: JobManager, watchlist: Watchlist, now: datetime) -> list[SymbolState]:
-    """One state per symbol, in the watchlist's order; a query for the series and one for the jobs."""
+def states(jobs: JobManager, watchlist: Watchlist, symbols: list[str], now: datetime) -> list[SymbolState]:
+    """One state per symbol of `symbols` (some of the watchlist's), in their order; a query
+    for the series and one for the jobs."""
     with jobs.db.read() as session:
         stored = {s.symbol: s for s in session.scalars(select(Series).where(
             Series.source == watchlist.source, Series.interval == watchlist.interval,
-            Series.kind == watchlist.kind, Series.symbol.in_(watchlist.symbols)))}
-        newest = select(func.max(Job.id)).where(Job.watchlist_id == watchlist.id).group_by(Job.symbol)
+            Series.kind == watchlist.kind, Series.symbol.in_(symbols)))}
+        newest = (select(func.max(Job.id)).where(Job.watchlist_id == watchlist.id, Job.symbol.in_(symbols))
+                  .group_by(Job.symbol))
         last_jobs = {j.symbol: j for j in session.scalars(select(Job).where(Job.id.in_(newest)))}
     cal = SIM_CALENDAR if watchlist.source == "sim" else watchlist.schedule.get("calendar", calendar.DEFAULT_CALENDAR)
-    session_ = calendar.last_closed_session(int(now.timestamp()), cal)
-    out = []
-    for symbol in watchlist.symbols:
-        series = stored.get(symbol)
-        has_bars = series is not None and series.last_ts is not None
-        current = is_current(series.last_ts, watchlist.interval, session_) if has_bars and session_ else None
-        gaps = jobs.series.gaps(series) if has_bars else None
-        out.append(SymbolState(symbol, series, current, gaps, last_jobs.get(symbol)))
-    return out
+    closed = calendar.last_closed_session(int(now.timestamp()), cal)
+    with_bars = [s for s in stored.values() if s.last_ts is not None]
+    current = dict(zip((s.symbol for s in with_bars), covers(np.array([s.last_ts for s in with_bars], dtype=np.int64),
+                                                             watchlist.interval, closed)))
+    return [SymbolState(symbol, stored.get(symbol), current.get(symbol),
+                        jobs.series.gaps(stored[symbol]) if symbol in current else None, last_jobs.get(symbol))
+            for symbol in symbols]
+
+
+def covers(last_ts: np.ndarray, interval: str, session: tuple[int, int, int] | None) -> list[bool | None]:
+    """For series whose last bars start at `last_ts`: does each cover `session` (day, open,
+    close)? None for all when no session has closed yet."""
+    if session is None:
+        return [None] * len(last_ts)
+    if interval == "1d":
+        return (calendar.session_day(last_ts) >= session[0]).tolist() if len(last_ts) else []
+    return [is_current(int(ts), interval, session) for ts in last_ts]
 
 
 def is_current(last_ts: int, interval: str, session: tuple[int, int, int]) -> bool:

@@ -12,13 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from collector.jobs import JobFilter, JobManager, ValidationError
 from collector.settings import Settings
-from collector.store import ACTIVE_STATUSES, Job, RunStatus, Watchlist, WatchlistRun
+from collector.store import ACTIVE_STATUSES, Job, Page, RunStatus, Watchlist, WatchlistRun
 from collector.timespec import utcnow
 
 from . import runs, status, validation
 from .timing import Schedule
 
 RUNS_SHOWN = 20
+SERIES_PER_PAGE = 100  # a symbol's gaps read all its bar times: a page of them at a time
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,11 @@ class WatchlistManager:
         shown.sort(key=lambda v: (not v.active, v.run.id))
         return [(v, names.get(v.run.watchlist_id, "?")) for v in shown[:limit]], len(going)
 
-    def series(self, watchlist: Watchlist, now: datetime | None = None) -> list[status.SymbolState]:
-        return status.states(self.jobs, watchlist, now or utcnow())
+    def series(self, watchlist: Watchlist, now: datetime | None = None, *, page: int = 1,
+               per_page: int = SERIES_PER_PAGE) -> Page[status.SymbolState]:
+        """How current each symbol is, one page of the watchlist's symbols at a time."""
+        symbols = watchlist.symbols[(page - 1) * per_page:page * per_page]
+        return Page(status.states(self.jobs, watchlist, symbols, now or utcnow()), len(watchlist.symbols), page, per_page)
 
     # --- changing -----------------------------------------------------------------------
     def validate(self, fields: Mapping[str, Any]) -> validation.WatchlistSpec:
