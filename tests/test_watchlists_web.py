@@ -128,3 +128,10 @@ def test_a_long_watchlist_shows_its_symbols_a_page_at_a_time(client):
     assert second["series"][0]["symbol"] == "S100"
     assert b"Symbols 101\xe2\x80\x93150 of 150" in client.get("/watchlists/1?page=2").data
     assert client.get("/watchlists/1?page=zero").status_code == 422
+
+
+def test_a_hostile_name_is_escaped_in_html_and_in_the_confirm_script(client):
+    create(client, name="x'); alert(1); ('<b>")
+    page = client.get("/watchlists/1").data.decode()
+    assert "<b>" not in page and "alert(1); ('" not in page
+    assert "\\u0027); alert(1); (\\u0027\\u003cb\\u003e" in page
