@@ -60,6 +60,7 @@ def test_create_normalises_and_validates_every_field(watchlists):
     ({"every_minutes": "abc"}, "every_minutes", "whole number"),
     ({"market_hours_only": "perhaps", "every_minutes": "5"}, "market_hours_only", "yes or no"),
     ({"schedule": "after_close", "calendar": "MOON"}, "calendar", "Unknown exchange calendar"),
+    ({"schedule": "cron", "cron": "0 1 * * *", "calendar": "MOON"}, "calendar", "Unknown exchange calendar"),
     ({"schedule": "after_close", "offset_minutes": "-5"}, "offset_minutes", "from 0"),
     ({"schedule": "cron", "cron": "61 * * * *"}, "cron", "5 fields"),
     ({"schedule": "cron", "cron": "0 18 * * *", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),

@@ -120,11 +120,10 @@ def schedule_from(fields: Mapping[str, Any], errors: dict[str, str]) -> dict[str
     out = asdict(Schedule(kind=kind))
     out.pop("minute_s")
     cal = str(fields.get("calendar") or calendar.DEFAULT_CALENDAR)
-    out["calendar"] = calendar.resolve_calendar(cal) or cal
-    if kind == "after_close" or (kind == "every" and _yes(fields, "market_hours_only", errors)):
-        if calendar.resolve_calendar(cal) is None:
-            errors["calendar"] = (f"Unknown exchange calendar {cal[:40]!r}: use a pandas-market-calendars name "
-                                  "such as XNYS, XNAS, XLON, XPAR, XTKS or CME_Equity.")
+    out["calendar"] = calendar.resolve_calendar(cal)  # also what "current" is measured against
+    if out["calendar"] is None:
+        errors["calendar"] = (f"Unknown exchange calendar {cal[:40]!r}: use a pandas-market-calendars name "
+                              "such as XNYS, XNAS, XLON, XPAR, XTKS or CME_Equity.")
     if kind == "after_close":
         out["offset_minutes"] = _whole(fields, "offset_minutes", 30, 0, 1440, errors)
     elif kind == "every":
