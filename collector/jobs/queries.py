@@ -27,6 +27,13 @@ TABS: dict[str, Tab] = {tab.name: tab for tab in (
 )}
 
 
+# `run_id + 0` cannot use the run_id index, which keeps the planner on the (status, id) and
+# finished_at indexes: on a busy install most jobs belong to runs, and an index on run_id
+# would read all of them to find the few active ones (the banner asks every second).
+IN_A_RUN = (Job.run_id + 0).is_not(None)
+IN_NO_RUN = (Job.run_id + 0).is_(None)
+
+
 @dataclass(frozen=True)
 class JobFilter:
     """What the jobs list is narrowed to (besides its tab): the same for listing, counting
@@ -87,7 +94,7 @@ class JobQueries:
     def active(self, limit: int = 3, *, outside_runs: bool = False) -> tuple[list[Job], int]:
         """The oldest active jobs (running first) and how many are active in all; with
         `outside_runs`, only jobs that are no part of a watchlist's run."""
-        where = [Job.status.in_(ACTIVE_STATUSES)] + ([Job.run_id.is_(None)] if outside_runs else [])
+        where = [Job.status.in_(ACTIVE_STATUSES)] + ([IN_NO_RUN] if outside_runs else [])
         with self.db.read() as session:
             total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
             items = session.scalars(select(Job).where(*where).order_by(Job.status.desc(), Job.id).limit(limit)).all()
@@ -96,7 +103,8 @@ class JobQueries:
     def recently_finished(self, seconds: float, limit: int, *, outside_runs: bool = False) -> list[Job]:
         """Jobs that finished in the last `seconds`, newest first."""
         since = utcnow() - timedelta(seconds=seconds)
-        where = [Job.finished_at > since, Job.status.in_(FINISHED_STATUSES)]
-        where += [Job.run_id.is_(None)] if outside_runs else []
+        # `status || ''`: on the finished_at index (the status index would read every finished job)
+        where = [Job.finished_at > since, (Job.status + "").in_(FINISHED_STATUSES)]
+        where += [IN_NO_RUN] if outside_runs else []
         with self.db.read() as session:
             return list(session.scalars(select(Job).where(*where).order_by(Job.finished_at.desc()).limit(limit)))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from collector.jobs import JobManager, Submitted
 from collector.jobs.batch import insert_new
 from collector.jobs.incremental import update_or_backfill
+from collector.jobs.queries import IN_A_RUN
 from collector.jobs.validation import JobSpec, ValidationError
 from collector.store import ACTIVE_STATUSES, Job, JobStatus, RunStatus, Series, Watchlist, WatchlistRun
 from collector.timespec import utcnow
@@ -201,6 +202,7 @@ def _going(session: Session, watchlist_id: int, *, waiting_counts: bool = True) 
                                                              WatchlistRun.status == RunStatus.WAITING)).first()
         if waiting is not None:
             return waiting
-    run_id = session.scalar(select(Job.run_id).where(Job.watchlist_id == watchlist_id, Job.run_id.is_not(None),
+    # On the status index: the watchlist's history of jobs may be long, its active ones few.
+    run_id = session.scalar(select(Job.run_id).where((Job.watchlist_id + 0) == watchlist_id, IN_A_RUN,
                                                      Job.status.in_(ACTIVE_STATUSES)).limit(1))
     return session.get(WatchlistRun, run_id) if run_id is not None else None
