@@ -42,7 +42,9 @@ def edit_context(values: dict, errors: dict, *, watchlist=None) -> dict:
     """Everything the form templates need (the collect form's source part included)."""
     values = {**DEFAULTS, **{k: v for k, v in values.items() if v not in (None, "")}}
     context = form_context(values, errors)
-    context.update(watchlist=watchlist, kinds=SCHEDULE_KINDS, calendars=SUGGESTED_CALENDARS)
+    context.update(watchlist=watchlist, kinds=SCHEDULE_KINDS, calendars=SUGGESTED_CALENDARS,
+                   # fields this form shows next to themselves; the source part lists the others (options)
+                   standard_fields=(*context["standard_fields"], "name", "symbols", "symbols_file", *SCHEDULE_FIELDS))
     return context
 
 

@@ -73,8 +73,13 @@ def _check_symbols(symbols: list[str], errors: dict[str, str]) -> list[str]:
 
 
 def symbol_errors(bad: Mapping[str, str]) -> str:
-    """One message naming every refused symbol with its reason."""
-    shown = [reason if symbol in reason else f"{symbol[:40]!r}: {reason}" for symbol, reason in list(bad.items())[:20]]
+    """One message naming every refused symbol (the first 20) with its reason, symbols with
+    the same reason together."""
+    groups: dict[str, list[str]] = {}
+    for symbol, reason in list(bad.items())[:20]:
+        groups.setdefault(reason.replace(repr(symbol), "\0"), []).append(repr(symbol[:40]))
+    shown = [reason.replace("\0", ", ".join(names)) if "\0" in reason else f"{', '.join(names)}: {reason}"
+             for reason, names in groups.items()]
     more = f" (and {len(bad) - 20:,} more)" if len(bad) > 20 else ""
     return f"{len(bad):,} symbol{'s' if len(bad) != 1 else ''} refused{more} — " + " · ".join(shown)
 
