@@ -206,3 +206,25 @@ def test_create_many_is_one_batch_and_deduplicates(manager, queue):
     assert [s.created for s in again] == [False] * 3
     backlog, _pending = queue.queued_job_ids()
     assert backlog == {s.job.id for s in first}
+
+
+def test_cleanup_forgets_old_runs_without_jobs_but_keeps_the_newest_the_scheduler_counts_from(watchlists, manager, db):
+    from sqlalchemy import update
+
+    from collector.store import Job, WatchlistRun
+
+    w = watchlists.create(TECH)
+    clock = Clock(watchlists.next_run(w) + timedelta(seconds=5))
+    scheduler = Scheduler(watchlists, "c1", clock)
+    old = scheduler.tick()[0].run
+    finish_all(db, manager, old.id)
+    clock.now += timedelta(hours=1)
+    newest = scheduler.tick()[0].run
+    finish_all(db, manager, newest.id)
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    with db.write() as session:
+        session.execute(update(Job).values(finished_at=long_ago))
+        session.execute(update(WatchlistRun).values(created_at=long_ago))
+    manager.cleanup(7)
+    assert [v.run.id for v in watchlists.runs(w.id)] == [newest.id]
+    assert scheduler.tick() == []  # the slot it counts from is still known: nothing runs twice
