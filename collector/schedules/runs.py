@@ -146,6 +146,9 @@ def start(jobs: JobManager, watchlist_id: int, slot: datetime, *, trigger: str, 
 def start_waiting(jobs: JobManager, run: WatchlistRun) -> Started | None:
     """Start a WAITING run once its watchlist's previous run is done (compare-and-set, so
     one collector starts it)."""
+    with jobs.db.read() as session:
+        if _going(session, run.watchlist_id, waiting_counts=False) is not None:
+            return None  # still going: don't build its jobs on every tick
     watchlist = _get(jobs, run.watchlist_id)
     specs, problems = specs_for(jobs, watchlist)
     with jobs.db.write() as session:
