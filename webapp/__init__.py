@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         filters,
         health,
+        job_actions,
         jobs,
         metrics,
         monitor,
@@ -37,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(job_actions.bp)
     app.register_blueprint(collect.bp)
     app.register_blueprint(banner.bp)
     app.register_blueprint(monitor.bp)

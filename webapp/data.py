@@ -23,7 +23,7 @@ from . import charts, exports, services
 from .errors import wants_json
 from .params import page_arg, range_args
 from .serialize import iso
-from .series_args import SERIES, IntervalConverter, find_series, series_url
+from .series_args import SERIES, IntervalConverter, find_series, job_series_url, series_url
 
 bp = Blueprint("data", __name__)
 
@@ -35,6 +35,7 @@ RANGES = {"1d": 1, "1w": 7, "1m": 30, "3m": 91, "1y": 365, "5y": 1826, "all": No
 def _register_converter(state) -> None:
     state.app.url_map.converters.setdefault("interval", IntervalConverter)
     state.app.add_template_global(series_url)
+    state.app.add_template_global(job_series_url)
 
 
 @bp.get("/data")

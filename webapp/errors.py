@@ -37,4 +37,4 @@ def init_app(app: Flask) -> None:
 def _render(code: int, title: str, message: str):
     if wants_json():
         return {"error": title, "message": message}, code
-    return render_template("error.html", code=code, title=title, message=message), code
+    return render_template("error.html", code=code, title=title, message=message, with_banner=False), code

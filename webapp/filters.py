@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from flask import Flask
@@ -55,6 +56,19 @@ def exact(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
 
 
+def iso(when: datetime | None) -> str:
+    return when.isoformat().replace("+00:00", "Z") if when else ""
+
+
+def stamp(when: datetime | None) -> str:
+    """'2024-03-01 14:30 UTC': a moment with its zone (a bare date at midnight UTC)."""
+    if when is None:
+        return "–"
+    if when.hour == when.minute == when.second == 0:
+        return when.strftime("%Y-%m-%d")
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def day(when: datetime | None) -> str:
     if when is None:
         return "–"
@@ -98,6 +112,13 @@ def epoch_exact(epoch) -> str:
         return ""
 
 
+def epoch_iso(epoch) -> str:
+    try:
+        return iso(datetime.fromtimestamp(float(epoch), timezone.utc))
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
 def percent(done, total) -> int:
     try:
         return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
@@ -123,6 +144,6 @@ def price(value) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
-                                 day=day, clock=clock, elapsed=elapsed, eta=eta, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
+                                 day=day, iso=iso, stamp=stamp, clock=clock, elapsed=elapsed, eta=eta, epoch_ago=epoch_ago, epoch_exact=epoch_exact, epoch_iso=epoch_iso,
                                   source_label=source_label, utc=utc, price=price)
-    app.jinja_env.globals.update(percent=percent)
+    app.jinja_env.globals.update(percent=percent, now_epoch=time.time)

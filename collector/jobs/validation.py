@@ -145,7 +145,9 @@ def _range(fields: Mapping[str, Any], period: str | None, now: datetime, errors:
         except TimeParseError as exc:
             errors["end"] = f"End {exc}."
     if period and start_text:
-        errors["period"] = "Give either a period or a start date, not both."
+        errors["period"] = (f"Give either a period or dates, not both: with period {period} and start {start_text} "
+                            "it is unclear which counts. Dates count with period custom (or no period); "
+                            "leave start out to collect the period.")
     elif period:
         if period not in PERIODS:
             errors["period"] = f"Unknown period {period!r}: use one of {' '.join(PERIODS)}, or a start date."
