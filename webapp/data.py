@@ -23,7 +23,13 @@ from . import charts, exports, services
 from .errors import wants_json
 from .params import page_arg, range_args
 from .serialize import iso
-from .series_args import SERIES, IntervalConverter, find_series, job_series_url, series_url
+from .series_args import (
+    SERIES,
+    IntervalConverter,
+    find_series,
+    job_series_url,
+    series_url,
+)
 
 bp = Blueprint("data", __name__)
 
