@@ -134,9 +134,12 @@ def utc(epoch) -> str:
     return when.strftime("%Y-%m-%d") if when.hour == when.minute == when.second == 0 else when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def price(value) -> str:
-    if value is None:
+def price(value, decimals: int | None = None) -> str:
+    """A price with the series' fixed number of decimals (or as many as it needs, at least 2)."""
+    if value is None or value != value:  # None or NaN
         return "–"
+    if decimals is not None:
+        return f"{float(value):,.{decimals}f}"
     text = f"{float(value):,.6f}".rstrip("0")
     whole, _, frac = text.partition(".")
     return f"{whole}.{frac.ljust(2, '0')}"
