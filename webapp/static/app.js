@@ -35,9 +35,9 @@
     var button = document.querySelector("[data-tz-switch]");
     if (button) {
       button.hidden = false;
-      button.textContent = localTimes() ? "Times in " + zoneName(new Date()) + " (your zone)" : "Times in UTC";
-      button.setAttribute("aria-label", (localTimes() ? "Times are in your zone, " + zoneName(new Date()) : "Times are in UTC")
-        + ": switch to " + (localTimes() ? "UTC" : "your zone"));
+      button.innerHTML = '<span class="tz-words">Times in </span>';
+      button.appendChild(document.createTextNode(localTimes() ? zoneName(new Date()) + " (yours)" : "UTC"));
+      button.title = "Show times in " + (localTimes() ? "UTC" : "your own time zone");
     }
   }
   document.addEventListener("click", function (event) {
@@ -67,6 +67,13 @@
     if (!field || !field.value) return;
     var period = field.form && field.form.querySelector("select[name=period]");
     if (period && period.value !== "custom") period.value = "custom";
+  });
+
+  // After a form is redrawn, focus goes to what it says happened (the summary marked autofocus),
+  // even where htmx would put it back on the field that had it.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var elt = event.detail.elt, target = elt && (elt.matches("[autofocus]") ? elt : elt.querySelector("[autofocus]"));
+    if (target && target.closest("form, #submitted")) target.focus();
   });
 
   function enhance(scope) {
