@@ -34,7 +34,8 @@ def jobs_in_every_state(client, db, queue):
 
 
 @pytest.mark.parametrize("scheme,width", [("light", 1280), ("dark", 1280), ("light", 390), ("dark", 390)])
-def test_every_page_has_no_serious_accessibility_problem(browser, live_server, jobs_in_every_state, scheme, width):
+def test_every_page_has_no_serious_accessibility_problem(browser, live_server, jobs_in_every_state, scheme, width,
+                                                        screenshots):
     context = browser.new_context(viewport={"width": width, "height": 844}, base_url=live_server, color_scheme=scheme)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -45,6 +46,9 @@ def test_every_page_has_no_serious_accessibility_problem(browser, live_server, j
             page.wait_for_load_state("networkidle")
             if found := accessibility_problems(page):
                 problems[url] = found
+            if url == "/jobs?tab=all" and (scheme, width) in (("dark", 1280), ("light", 390)):
+                screenshots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshots / ("dark-jobs.png" if scheme == "dark" else "phone-jobs.png")))
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.setdefault(url, []).append(f"{overflow} px wider than the {width} px screen")
