@@ -30,7 +30,7 @@ class ChartData:
     #            "envelope" (several bars per slot) or "empty"
     ts: np.ndarray  # first bar time of each slot (epoch seconds)
     last: np.ndarray  # last bar time of each slot
-    open: np.ndarray  # NaN where a slot from the database does not know it
+    open: np.ndarray  # NaN where a slot from the database does not know it (so are high and low)
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray  # NaN where unknown (then close_min/close_max tell its range)
@@ -81,8 +81,10 @@ def _grouped(ts, o, h, low, c, v, start: int, end: int, step: int) -> ChartData:
 
 
 def _from_buckets(b, start: int, end: int, step: int) -> ChartData:
+    """Buckets know their closes' range, volume and bar count (open, high, low: too costly to read)."""
     unknown = np.full(b.ts.size, np.nan)
-    return ChartData("envelope", b.ts, b.last, unknown, b.high, b.low, unknown, b.close_min, b.close_max,
+    last = np.maximum(b.ts, b.last - step + 1)  # the last moment a bar of the bucket can start
+    return ChartData("envelope", b.ts, last, unknown, unknown, unknown, unknown, b.close_min, b.close_max,
                      b.volume, b.counts, b.count, start, end, step)
 
 

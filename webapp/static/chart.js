@@ -36,8 +36,9 @@
         text = stamp(f.t[i]) + " · O " + fmt(f.o[i], d) + " H " + fmt(f.h[i], d) + " L " + fmt(f.l[i], d)
           + " C " + fmt(f.c[i], d) + " · Vol " + fmt(f.v[i], 0);
       } else {
-        text = stamp(f.t[i]) + " → " + stamp(f.e[i]) + " · " + fmt(f.n[i], 0) + " bars · H " + fmt(f.h[i], d)
-          + " L " + fmt(f.l[i], d) + " · close " + fmt(f.lo[i], d) + "–" + fmt(f.hi[i], d) + " · Vol " + fmt(f.v[i], 0);
+        text = stamp(f.t[i]) + " → " + stamp(f.e[i]) + " · " + fmt(f.n[i], 0) + " bars · "
+          + (f.h[i] === null ? "" : "H " + fmt(f.h[i], d) + " L " + fmt(f.l[i], d) + " · ")
+          + "close " + fmt(f.lo[i], d) + "–" + fmt(f.hi[i], d) + " · Vol " + fmt(f.v[i], 0);
       }
       readout.textContent = text;
       readout.hidden = false;
