@@ -9,29 +9,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import numpy as np
-
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import (
-    SORTS,
-    SOURCES,
-    Series,
-    interval_seconds,
-    is_intraday,
-    source_label,
-)
+from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, source_label
 
 from . import chart_svg, charts, exports, services
 from .errors import wants_json
 from .params import page_arg, range_args
 from .serialize import iso
-from .series_args import (
-    SERIES,
-    IntervalConverter,
-    find_series,
-    job_series_url,
-    series_url,
-)
+from .series_args import SERIES, IntervalConverter, find_series, job_series_url, series_url
 
 bp = Blueprint("data", __name__)
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .base import (
-    Interrupted,
-    PermanentError,
-    Source,
-    SourceError,
-    TransientError,
-    Unreachable,
-)
+from .base import Interrupted, PermanentError, Source, SourceError, TransientError, Unreachable
 
 if TYPE_CHECKING:
     from collector.settings import Settings

@@ -16,13 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from collector.jobs import JobManager, lifecycle
 from collector.queue import Entry
 from collector.settings import Settings
-from collector.sources import (
-    Interrupted,
-    PermanentError,
-    Source,
-    TransientError,
-    Unreachable,
-)
+from collector.sources import Interrupted, PermanentError, Source, TransientError, Unreachable
 from collector.sources.base import Chunk, Request
 from collector.store import Job, JobStatus, is_outage, retry_db
 

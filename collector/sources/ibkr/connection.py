@@ -20,12 +20,7 @@ from typing import Any, Awaitable, Callable
 from collector.sources.base import TransientError, Unreachable, WaitReporter, sleeper
 
 from .client_ids import ClientIdClaim
-from .errors import (
-    CLIENT_ID_IN_USE,
-    CONNECTIVITY_CODES,
-    is_unreachable,
-    unreachable_message,
-)
+from .errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, is_unreachable, unreachable_message
 
 
 def import_ib() -> Any:
