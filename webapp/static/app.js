@@ -69,13 +69,6 @@
     if (period && period.value !== "custom") period.value = "custom";
   });
 
-  // After a form is redrawn, focus goes to what it says happened (the summary marked autofocus),
-  // even where htmx would put it back on the field that had it.
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var elt = event.detail.elt, target = elt && (elt.matches("[autofocus]") ? elt : elt.querySelector("[autofocus]"));
-    if (target && target.closest("form, #submitted")) target.focus();
-  });
-
   function enhance(scope) {
     showTimes(scope);
     showBanner();
