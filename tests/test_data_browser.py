@@ -10,7 +10,7 @@ from tests.helpers import sim_frame, store_bars
 pytestmark = pytest.mark.browser
 
 
-def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path, screenshots):
+def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path):
     store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
     page.goto("/data")
     row = page.locator("tr[data-series='sim/AAPL/1h/trades']")
@@ -40,7 +40,6 @@ def test_open_a_series_see_the_chart_and_download_csv(page, db, tmp_path, screen
     rows = list(csv.reader(io.StringIO(path.read_text())))
     assert rows[0] == ["ts", "open", "high", "low", "close", "volume", "wap", "trades"]
     assert len(rows) == 1 + 12 and rows[1][0] == "2024-02-01T15:00:00Z"
-    page.screenshot(path=str(screenshots / "data-series.png"))
 
 
 def test_chart_of_minute_bars_candles_crosshair_zoom_and_readable_labels(browser, live_server, db, screenshots):
@@ -81,6 +80,7 @@ def test_chart_of_minute_bars_candles_crosshair_zoom_and_readable_labels(browser
         page.locator("#chart svg").hover()
         page.mouse.wheel(0, 300)  # out again
         page.wait_for_function(f"() => +document.querySelector('#chart svg').dataset.bars > {zoomed}")
+        screenshots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshots / "data-series.png"))
     finally:
         context.close()

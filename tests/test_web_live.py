@@ -96,6 +96,8 @@ def test_a_failure_stays_on_the_banner_and_counts_in_the_navigation_until_dismis
     assert f'data-job="{job["id"]}"' not in client.get("/banner").get_data(as_text=True)
     assert re.search(r'id="nav-failed"[^>]*hidden', client.get("/collect").get_data(as_text=True))
     assert client.post("/jobs/999/dismiss").status_code == 404
+    monitor = client.get("/monitor").get_data(as_text=True)
+    assert re.search(r'<a class="stat" href="/jobs\?tab=failed"><span class="n">1</span>', monitor)
 
 
 def test_banner_announces_state_changes_only(client, db):
