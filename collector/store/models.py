@@ -143,6 +143,7 @@ class Job(Base):
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_finished_at", "finished_at"),
         Index("ix_jobs_retry_of", "retry_of"),
+        Index("ix_jobs_status_dismissed", "status", "dismissed_at"),  # the banner's failure count
         # At most one active job per request, even with several web workers racing.
         Index("uq_jobs_active_request", "request_key", unique=True,
               sqlite_where=text("status IN ('PENDING', 'RUNNING')"),

@@ -18,10 +18,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('retry_of', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('dismissed_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_jobs_retry_of', ['retry_of'], unique=False)
+        # the banner counts undismissed failures on every poll: an index answers it alone
+        batch_op.create_index('ix_jobs_status_dismissed', ['status', 'dismissed_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_status_dismissed')
         batch_op.drop_index('ix_jobs_retry_of')
         batch_op.drop_column('dismissed_at')
         batch_op.drop_column('retry_of')
