@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import asc, case, desc, func, select
 
-from collector.store import ACTIVE_STATUSES, FINISHED_STATUSES, Database, Job, JobStatus, Page
+from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Page
 from collector.timespec import utcnow
 
 
@@ -78,13 +78,17 @@ class JobQueries:
         counts = self.counts(symbol=symbol, source=source)
         return {tab.name: sum(counts[s] for s in tab.statuses) for tab in TABS.values()}
 
-    def unseen_failures(self, limit: int = 3) -> tuple[list[Job], int]:
-        """Failed jobs nobody has dismissed yet (newest first, up to `limit`), and how many there are."""
+    def unseen_failures(self, limit: int = 3, *, count_up_to: int = 100) -> tuple[list[Job], int]:
+        """Failed jobs nobody has dismissed yet (newest first, up to `limit`), and how many there
+        are, counted up to `count_up_to` (the banner asks every second; "99+" says enough)."""
         where = (Job.status == JobStatus.FAILED, Job.dismissed_at.is_(None))
         with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
-            items = session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit)).all() if total else []
-        return list(items), total
+            items = list(session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit)))
+            total = len(items)
+            if total == limit:
+                some = select(Job.id).where(*where).limit(count_up_to).subquery()
+                total = session.scalar(select(func.count()).select_from(some)) or 0
+        return items, total
 
     def retries_of(self, job_id: int) -> list[Job]:
         """The jobs submitted as retries of this one, oldest first."""
@@ -101,13 +105,15 @@ class JobQueries:
         return list(items), total
 
     def recently_finished(self, seconds: float, limit: int, *, exclude: tuple[int, ...] = ()) -> list[Job]:
-        """Jobs that finished in the last `seconds`, newest first (but for `exclude`)."""
+        """Jobs that finished in the last `seconds`, newest first (but for `exclude`).
+
+        Only finished_at is asked in SQL (only a finished job has one): a condition on status
+        too lets SQLite prefer a status index and read every finished job (~70 ms at 100,000)."""
         since = utcnow() - timedelta(seconds=seconds)
-        where = [Job.finished_at > since, Job.status.in_(FINISHED_STATUSES)]
-        if exclude:
-            where.append(Job.id.not_in(exclude))
         with self.db.read() as session:
-            return list(session.scalars(select(Job).where(*where).order_by(Job.finished_at.desc()).limit(limit)))
+            jobs = session.scalars(select(Job).where(Job.finished_at > since)
+                                   .order_by(Job.finished_at.desc()).limit(limit + len(exclude)))
+            return [job for job in jobs if job.is_finished and job.id not in exclude][:limit]
 
     def many(self, job_ids: list[int]) -> list[Job]:
         """These jobs (those that exist), by number."""
