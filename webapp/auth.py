@@ -25,7 +25,10 @@ from flask import (
     url_for,
 )
 
+from collector import N_
+
 from .errors import wants_json
+from .i18n import translate
 
 bp = Blueprint("auth", __name__)
 
@@ -53,7 +56,7 @@ def _cross_origin() -> bool:
 
 def check_request():
     if request.method in UNSAFE and _cross_origin():
-        abort(403, "Cross-origin request refused: submit the form from mdc's own pages, or use curl.")
+        abort(403, N_("Cross-origin request refused: submit the form from mdc's own pages, or use curl."))
     if not token() or request.endpoint in OPEN_ENDPOINTS:
         return None
     header = request.headers.get("Authorization", "")
@@ -63,7 +66,7 @@ def check_request():
         return None
     if wants_json() or header or request.method in UNSAFE:
         response = current_app.make_response(({"error": "Unauthorized", "message":
-                                                "Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login."}, 401))
+                                                N_("Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login.")}, 401))
         response.headers["WWW-Authenticate"] = 'Bearer realm="mdc"'
         return response
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -88,7 +91,7 @@ def login():
             session["signed_in"] = True
             session.permanent = True
             return redirect(safe_next(request.form.get("next")), code=303)
-        error = "That token is not right. It is the value of MDC_AUTH_TOKEN on the server."
+        error = N_("That token is not right. It is the value of MDC_AUTH_TOKEN on the server.")
     return render_template("login.html", error=error, next=request.values.get("next", "")), 401 if error else 200
 
 
@@ -96,7 +99,7 @@ def login():
 def logout():
     """Forget this browser's sign-in."""
     session.clear()
-    flash("Signed out.", "ok")
+    flash(translate(N_("Signed out.")), "ok")  # the session keeps text, not a Message
     return redirect(url_for("auth.login") if token() else url_for("collect.index"), code=303)
 
 
