@@ -17,6 +17,9 @@ COPY --chown=mdc:mdc wsgi.py ./
 COPY --chown=mdc:mdc collector ./collector
 COPY --chown=mdc:mdc webapp ./webapp
 COPY --chown=mdc:mdc templates ./templates
+# The French catalogue: the .po is in the repository, the web app reads the compiled .mo.
+COPY --chown=mdc:mdc translations ./translations
+RUN pybabel compile -d translations -l fr -i translations/fr/LC_MESSAGES/messages.po -o translations/fr/LC_MESSAGES/messages.mo
 USER mdc
 EXPOSE 8000
 # The web app by default; compose runs `python -m collector run` from the same image.
