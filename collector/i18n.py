@@ -13,7 +13,8 @@ is a `str` (its English rendering), with `msgid`, `plural`, `n` and `params`; th
 calls `Message.translate()` with the request's catalogue and number format. Parameters may be
 str, int, float or other Messages (translated too); numbers are written with thousands
 separators, in the reader's convention. `{name!s}` keeps a number bare (a job id, a year).
-`as_dict` / `from_dict` let a message travel through a database row or a Redis event.
+`as_dict` / `from_dict` let a message travel through a database row or a Redis event;
+`join_messages` puts several messages in one (several fields' problems in one line).
 """
 
 from __future__ import annotations
@@ -80,11 +81,38 @@ class Message(str):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Message":
+        if "parts" in data:
+            return join_messages([cls.from_dict(p) if isinstance(p, dict) else p for p in data["parts"]], data["sep"])
         params = {k: cls.from_dict(v) if isinstance(v, dict) else v for k, v in data.get("params", {}).items()}
         return cls(data["msgid"], params, plural=data.get("plural"), n=data.get("n"))
 
     def __reduce__(self):  # pickling keeps what the message was made from
         return (_rebuild, (self.as_dict(),))
+
+
+class _Joined(Message):
+    """Several messages (or plain texts) shown as one, each translated on its own."""
+
+    parts: list[str]
+    sep: str
+
+    def __new__(cls, parts: list[str], sep: str) -> "_Joined":
+        self = str.__new__(cls, sep.join(parts))
+        self.msgid, self.plural, self.n, self.params = sep.join(parts), None, None, {}
+        self.parts, self.sep = parts, sep
+        return self
+
+    def translate(self, gettext, ngettext, number=english_number) -> str:
+        return self.sep.join(p.translate(gettext, ngettext, number) if isinstance(p, Message) else p
+                             for p in self.parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"parts": [p.as_dict() if isinstance(p, Message) else p for p in self.parts], "sep": self.sep}
+
+
+def join_messages(parts, sep: str = " ") -> Message:
+    """Messages (or plain texts) side by side, e.g. every problem of one field."""
+    return _Joined([p if isinstance(p, str) else str(p) for p in parts], sep)
 
 
 def _rebuild(data: dict[str, Any]) -> Message:

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from collector.i18n import Message, N_, N_plural
+from collector.i18n import N_, Message, N_plural
 
 UTC = timezone.utc
 

@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 
 from babel import Locale
 from babel.numbers import format_decimal
+from babel.support import NullTranslations
 from flask import Flask, current_app, g, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, Domain, get_locale, get_translations
-from babel.support import NullTranslations
 
 from collector import Message
 
