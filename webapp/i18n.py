@@ -81,7 +81,10 @@ def _finalize(value: Any) -> Any:
 
 
 class LocalizedJSONProvider(DefaultJSONProvider):
-    """JSON answers with their human-readable texts in the request's language."""
+    """JSON answers with their human-readable texts in the request's language (as UTF-8, so
+    curl shows "début", not "d\\u00e9but")."""
+
+    ensure_ascii = False
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         return super().dumps(localize(obj), **kwargs)
