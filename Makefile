@@ -34,7 +34,7 @@ $(MO): translations/fr/LC_MESSAGES/messages.po $(VENV)/.runtime
 # After changing a text: extract every marked message (babel.cfg) and merge it into the .po,
 # then translate the new entries (tests/test_i18n_catalog.py says which are missing).
 messages: $(VENV)/.runtime
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-by-file -o $(VENV)/messages.pot . >/dev/null
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-by-file --project=mdc --version=0.1.0 -o $(VENV)/messages.pot . >/dev/null
 	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i $(VENV)/messages.pot -d translations -l fr
 
 clean-var:
