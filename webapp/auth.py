@@ -12,18 +12,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from collector import N_
 

@@ -17,14 +17,7 @@ from pathlib import Path
 
 import redis
 
-from collector import (
-    EMBEDDED_REDIS_PORT,
-    Database,
-    EmbeddedRedis,
-    Settings,
-    SettingsError,
-    port_open,
-)
+from collector import EMBEDDED_REDIS_PORT, Database, EmbeddedRedis, Settings, SettingsError, port_open
 
 ROOT = Path(__file__).resolve().parents[1]
 

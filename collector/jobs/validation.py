@@ -13,14 +13,7 @@ from typing import Any, Callable, Mapping
 from collector.i18n import N_, Message
 from collector.sources import SOURCES, Source
 from collector.sources.base import Request
-from collector.timespec import (
-    INTERVALS,
-    PERIODS,
-    TimeParseError,
-    parse_when,
-    period_start,
-    utcnow,
-)
+from collector.timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, utcnow
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/&]{0,31}$|^\^[A-Z0-9.\-=]{1,31}$")
 MAX_SYMBOLS_PER_SUBMIT = 50
