@@ -94,6 +94,7 @@ def test_numbers_times_and_states_in_the_readers_terms(app, lang, expected):
     assert f.thousands(None) == "–" and f.duration(None) == "–"
 
 
+@pytest.mark.both_databases
 def test_exports_are_machine_formats_whatever_the_language(client, db):
     store_bars(db, sim_frame(end="2024-01-10"))
     for fmt in ("csv", "parquet"):
