@@ -39,6 +39,8 @@ def test_an_unknown_language_is_ignored(client):
     answer = client.get("/collect?lang=klingon", headers=FRENCH)
     assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
     assert ">Collecte</a>" in answer.get_data(as_text=True).split("</header>")[0]
+    client.set_cookie("mdc_lang", "en")
+    assert ">Collect</a>" in nav(client, "/collect?lang=klingon", **FRENCH)  # the remembered choice holds
 
 
 def test_the_switch_links_to_this_page_in_each_language(client):

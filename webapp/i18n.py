@@ -42,8 +42,8 @@ def current_language() -> str:
     """'en', 'fr' (or the tests' pseudo-language) for this request."""
     if "mdc_lang" not in g:
         allowed = _allowed()
-        asked = request.args.get("lang") or request.cookies.get(COOKIE)
-        g.mdc_lang = asked if asked in allowed else request.accept_languages.best_match(LANGUAGES, DEFAULT)
+        chosen = [c for c in (request.args.get("lang"), request.cookies.get(COOKIE)) if c in allowed]
+        g.mdc_lang = chosen[0] if chosen else request.accept_languages.best_match(LANGUAGES, DEFAULT)
     return g.mdc_lang
 
 
@@ -151,4 +151,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links)
     app.before_request(_before_request)
     app.after_request(_remember)
-
