@@ -68,7 +68,11 @@ class Message(str):
         template = gettext(self.msgid) if self.plural is None else ngettext(self.msgid, self.plural, self.n or 0)
         params = {name: value.translate(gettext, ngettext, number) if isinstance(value, Message) else value
                   for name, value in self.params.items()}
-        return _Formatter(number).vformat(template, (), params)
+        formatter = _Formatter(number)
+        try:
+            return formatter.vformat(template, (), params)
+        except (KeyError, IndexError, ValueError):  # a translation with a broken placeholder: English
+            return formatter.vformat(self.msgid if self.plural is None or self.n == 1 else self.plural, (), params)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form, for a message stored in a row or an event."""

@@ -79,3 +79,8 @@ def test_validation_errors_are_messages_in_english_for_the_cli():
     assert all(isinstance(m, Message) for m in errors.values())
     assert errors["source"] == "Unknown source 'nasdaq': choose yahoo, ibkr or sim."
     assert str(caught.value).startswith("source: Unknown source 'nasdaq'")
+
+
+def test_a_translation_with_a_broken_placeholder_falls_back_to_english():
+    message = N_("At most {limit} at once.", limit=3)
+    assert message.translate(lambda text: "Au plus {limite} à la fois.", ngettext) == "At most 3 at once."
