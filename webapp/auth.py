@@ -30,6 +30,8 @@ from .errors import wants_json
 bp = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = {"health.healthz", "auth.login", "static"}
+# Read by machines (Prometheus), never by a person: a login page would be scraped as metrics.
+MACHINE_ENDPOINTS = {"metrics.metrics"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -61,7 +63,7 @@ def check_request():
         return None
     if session.get("signed_in"):
         return None
-    if wants_json() or header or request.method in UNSAFE:
+    if wants_json() or header or request.method in UNSAFE or request.endpoint in MACHINE_ENDPOINTS:
         response = current_app.make_response(({"error": "Unauthorized", "message":
                                                 "Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login."}, 401))
         response.headers["WWW-Authenticate"] = 'Bearer realm="mdc"'
