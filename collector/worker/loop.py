@@ -116,6 +116,8 @@ class Collector:
                         if self.recovery.may_judge_others():
                             self._drain(lambda: self.queue.autoclaim(self.name, min_idle_ms=idle_ms))
                         next_duties = time.monotonic() + self.recovery.period_s
+                    if self.stopping:  # a warm shutdown began during the duties: read nothing new
+                        break
                     entries = self.queue.read_new(self.name, block_ms=200 if burst else 1000)
                     self._flush_unacked()
                     if self.health.ok():
@@ -179,6 +181,9 @@ class Collector:
             log.warning("%s: entry %s names no known job; dropping it", self.name, entry.id)
             self.queue.ack(entry.id)
             return
+        if self.stopping and job.status == JobStatus.PENDING:
+            self._pass_on(entry)
+            return
         if entry.reclaimed and job.status == JobStatus.RUNNING and job.collector not in (None, self.name):
             if self.recovery.owner_still_running(entry, job):
                 return
@@ -199,6 +204,15 @@ class Collector:
             self.queue.ack(entry.id)
             return
         self.execute(entry, claimed, resumed_from=previous if entry.reclaimed else None)
+
+    def _pass_on(self, entry: Entry) -> None:
+        """Warm shutdown: an entry read in the last moment (often a job a peer just handed
+        back) is queued again untouched for a collector that stays, not claimed only to be
+        handed back once more. Publish before ack: dying in between leaves a duplicate
+        entry, which the worker skips, never a job without one."""
+        self.jobs.publish(entry.job_id)
+        self._ack(entry)
+        log.info("%s: shutting down: left job %s for another collector", self.name, entry.job_id)
 
     def _plan_size(self, job: Job) -> int | None:
         """Chunk count, so the claim can record it in the same UPDATE."""
