@@ -81,6 +81,9 @@ class Settings:
     """MDC_WEB_HOST: address `make run` binds; anything but loopback requires MDC_AUTH_TOKEN."""
     web_port: int = 8000
     """MDC_WEB_PORT: port of the web app started by `make run`."""
+    web_bind: str = ""
+    """MDC_WEB_BIND: host address docker compose publishes the web port on; compose passes it
+    into the web container, which binds 0.0.0.0 inside, so the app can judge its exposure."""
     collectors: int = 2
     """MDC_COLLECTORS: collector processes started by `make run`."""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
@@ -94,6 +97,13 @@ class Settings:
     @property
     def consumer_name(self) -> str:
         return self.collector_name or f"{socket.gethostname()}:{os.getpid()}"
+
+    def exposed_without_token(self) -> str | None:
+        """The address beyond loopback the web app is published on while MDC_AUTH_TOKEN is
+        empty (MDC_WEB_BIND under compose), or None when that is not the case."""
+        if self.auth_token or not self.web_bind or is_loopback(self.web_bind):
+            return None
+        return self.web_bind
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -136,6 +146,10 @@ class Settings:
 
 
 _ENV_NAMES = {"redis_url": "REDIS_URL", "database_url": "DATABASE_URL"}
+
+
+def is_loopback(host: str) -> bool:
+    return host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")
 
 
 def env_name(field_name: str) -> str:

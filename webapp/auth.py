@@ -25,6 +25,8 @@ from flask import (
     url_for,
 )
 
+from collector.settings import SettingsError
+
 from .errors import wants_json
 
 bp = Blueprint("auth", __name__)
@@ -104,6 +106,13 @@ def logout():
 
 def init_app(app: Flask) -> None:
     settings = app.config["MDC_SETTINGS"]
+    exposed = settings.exposed_without_token()
+    if exposed:  # refuse rather than warn: the default (127.0.0.1) never trips this
+        raise SettingsError(
+            f"refusing to start: MDC_WEB_BIND={exposed} publishes the web app beyond this machine and "
+            "MDC_AUTH_TOKEN is empty, so anyone who can reach it could submit, cancel and delete. "
+            "Set MDC_AUTH_TOKEN (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+            "or set MDC_WEB_BIND=127.0.0.1.")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.cookie_secure, SESSION_COOKIE_NAME="mdc_session")
     app.before_request(check_request)
