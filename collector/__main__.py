@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 import redis
@@ -75,6 +76,8 @@ def cmd_run(args, settings: Settings, _parser) -> int:
 
     collector = Collector(settings, name=args.name)
     configure_logging(collector.name, args.log_level)
+    if not _database_answers(collector.db, settings, logging.getLogger("mdc.db").warning):
+        return 1
     collector.db.migrate()
     collector.install_signal_handlers()
     collector.run(burst=args.burst)
@@ -93,9 +96,24 @@ def cmd_check(_args, settings: Settings, _parser) -> int:
 def cmd_migrate(_args, settings: Settings, _parser) -> int:
     from .store.db import Database
 
-    Database(settings.sqlalchemy_url).migrate()
+    db = Database(settings.sqlalchemy_url)
+    if not _database_answers(db, settings, lambda line: print(f"mdc: {line}", file=sys.stderr, flush=True)):
+        return 1
+    db.migrate()
     print("database schema is up to date")
     return 0
+
+
+def _database_answers(db, settings: Settings, say) -> bool:
+    """Wait for the database (PostgreSQL starting with us); False, said plainly, if it never does."""
+    from .store.wait import DatabaseUnreachable, wait_for_database
+
+    try:
+        wait_for_database(db, settings.db_wait_seconds, say)
+    except DatabaseUnreachable as exc:
+        print(f"mdc: {exc}", file=sys.stderr, flush=True)
+        return False
+    return True
 
 
 def cmd_submit(args, settings: Settings, parser) -> int:

@@ -37,6 +37,8 @@ class Settings:
     """MDC_CLEANUP_EVERY_SECONDS: how often collectors run the retention cleanup (one at a time)."""
     collector_name: str = ""
     """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}."""
+    db_wait_seconds: float = 60.0
+    """MDC_DB_WAIT_SECONDS: how long `run` and `migrate` wait for the database at start-up."""
     heartbeat_seconds: float = 2.0
     """MDC_HEARTBEAT_SECONDS: how often a collector beats and refreshes its claim."""
     heartbeat_ttl_seconds: float = 15.0
@@ -135,7 +137,7 @@ class Settings:
         if not 0 < self.ib_pacing_scale <= 1:
             raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
         for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",
-                     "ib_reconnect_seconds"):
+                     "ib_reconnect_seconds", "db_wait_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{env_name(name)} must be 0 or more, got {getattr(self, name)}")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
