@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
-    sub.add_parser("check", help="exit 0 when a collector is alive (for health checks), else 1")
+    check = sub.add_parser("check", help="exit 0 when a collector is alive (for health checks), else 1")
+    check.add_argument("--self", dest="own", action="store_true",
+                       help="this collector, named by MDC_COLLECTOR_NAME (e.g. {hostname}), not any collector")
     sub.add_parser("migrate", help="create or upgrade the database schema")
 
     submit = sub.add_parser("submit", help="queue a job and print its id")
@@ -84,13 +86,31 @@ def cmd_run(args, settings: Settings, _parser) -> int:
     return 0
 
 
-def cmd_check(_args, settings: Settings, _parser) -> int:
+def cmd_check(args, settings: Settings, _parser) -> int:
     from .queue.registry import Registry
 
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
-    live = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds).live_count()
+    registry = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds)
+    if args.own:
+        return _check_self(registry, settings)
+    live = registry.live_count()
     print(f"{live} collector{'s' * (live != 1)} alive")
     return 0 if live else 1
+
+
+def _check_self(registry, settings: Settings) -> int:
+    """A container's health check: its own collector's heartbeat, so a hung (or SIGSTOPped)
+    collector turns unhealthy even while its peers beat."""
+    if not settings.collector_name or "{pid}" in settings.collector_name:
+        print("mdc: check --self needs a name this process can know: set MDC_COLLECTOR_NAME "
+              "(e.g. {hostname}, as compose does)", file=sys.stderr)
+        return 2
+    name = settings.consumer_name
+    if registry.alive(name):
+        print(f"collector {name} alive (last beat {registry.silent_for(name):.1f} s ago)")
+        return 0
+    print(f"collector {name} has not beaten for {settings.heartbeat_ttl_seconds:g} s: hung, stopped or not started")
+    return 1
 
 
 def cmd_migrate(_args, settings: Settings, _parser) -> int:

@@ -36,7 +36,8 @@ class Settings:
     cleanup_every_seconds: float = 3600.0
     """MDC_CLEANUP_EVERY_SECONDS: how often collectors run the retention cleanup (one at a time)."""
     collector_name: str = ""
-    """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}."""
+    """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}. `{hostname}` and `{pid}`
+    are filled in: compose uses {hostname}, stable per container, so `check --self` knows it."""
     db_wait_seconds: float = 60.0
     """MDC_DB_WAIT_SECONDS: how long `run` and `migrate` wait for the database at start-up."""
     heartbeat_seconds: float = 2.0
@@ -98,7 +99,8 @@ class Settings:
 
     @property
     def consumer_name(self) -> str:
-        return self.collector_name or f"{socket.gethostname()}:{os.getpid()}"
+        name = self.collector_name or "{hostname}:{pid}"
+        return name.replace("{hostname}", socket.gethostname()).replace("{pid}", str(os.getpid()))
 
     def exposed_without_token(self) -> str | None:
         """The address beyond loopback the web app is published on while MDC_AUTH_TOKEN is
