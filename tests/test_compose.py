@@ -95,14 +95,19 @@ def test_stop_then_start_hands_the_running_job_back_warm(project):
     assert "1 handed back" in logs and "2 handed back" not in logs
 
 
-def test_down_then_up_keeps_jobs_and_bars(project):
+def test_down_then_up_keeps_jobs_and_bars_and_hands_the_running_job_back(project):
+    (created,) = project.submit(symbol="DOWN", delay="1", **SIX_MONTHS)
+    project.wait_job(created["id"], lambda j: j["status"] == "RUNNING" and j["progress"]["done"] >= 1)
     before = project.get_json("/jobs?tab=all")
     csv = project.bars_csv("AAA", "5m")
-    project.compose("down", timeout=180)
+    project.compose("down", timeout=180)  # containers and network go; the volumes stay
     project.compose("up", "-d", "--scale", "collector=2")
     project.wait_healthy()
+    job = project.finished(created["id"], timeout=180)
+    assert [m for m in messages(job) if m.startswith("Handed back by ")] != [], messages(job)
+    assert not any("its previous collector" in m for m in messages(job)), messages(job)
+    assert_exact(project.bars_csv("DOWN", "1m"), job)
     after = project.get_json("/jobs?tab=all")
-    assert [(j["id"], j["status"], j["rows_new"]) for j in after["jobs"]] == \
-           [(j["id"], j["status"], j["rows_new"]) for j in before["jobs"]]
-    assert after["total"] == 4 and {j["status"] for j in after["jobs"]} == {"COMPLETED"}
+    assert [(j["id"], j["symbol"]) for j in after["jobs"]] == [(j["id"], j["symbol"]) for j in before["jobs"]]
+    assert after["total"] == 5 and {j["status"] for j in after["jobs"]} == {"COMPLETED"}
     assert project.bars_csv("AAA", "5m") == csv
