@@ -83,10 +83,23 @@ class ComposeProject:
     def exec(self, service: str, *command: str) -> str:
         return self.compose("exec", "-T", service, *command, timeout=60)
 
-    def kill(self, container: str) -> None:
-        """SIGKILL, as the kernel's OOM killer or a lost host would: no warm shutdown."""
-        subprocess.run(["docker", "kill", "--signal", "KILL", container], check=True, capture_output=True,
+    def signal(self, container: str, signal: str) -> None:
+        """`docker kill --signal`: KILL as the OOM killer or a lost host would (no warm shutdown),
+        STOP to freeze a collector as a hang would."""
+        subprocess.run(["docker", "kill", "--signal", signal, container], check=True, capture_output=True,
                        timeout=60)
+
+    def health_check(self, container: str) -> int:
+        """Exit code of the command the container's health check runs, run there now."""
+        test = self.containers_inspect(container)["Config"]["Healthcheck"]["Test"]
+        assert test[0] == "CMD", test
+        return subprocess.run(["docker", "exec", container, *test[1:]], capture_output=True,
+                              timeout=60).returncode
+
+    def containers_inspect(self, container: str) -> dict:
+        out = subprocess.run(["docker", "inspect", container], check=True, capture_output=True, text=True,
+                             timeout=60).stdout
+        return json.loads(out)[0]
 
     def down(self) -> None:
         self.compose("down", "-v", "--remove-orphans", "--timeout", "20", timeout=180)

@@ -23,6 +23,7 @@ SETTINGS = {
     "POSTGRES_PASSWORD": PASSWORD,
     "MDC_AUTH_TOKEN": TOKEN,
     "MDC_CLAIM_IDLE_SECONDS": "10",  # a killed collector's job is taken over within the test's time
+    "MDC_HEARTBEAT_TTL_SECONDS": "6",  # and a frozen one is noticed sooner
     "MDC_KEY_PREFIX": "ct",
     "MDC_YAHOO_PACING_SECONDS": "0.7",  # dropped silently before every setting was passed
 }
@@ -61,6 +62,20 @@ def test_every_service_healthy_settings_passed_and_the_token_guards_metrics(proj
     assert headers["Content-Type"].count("charset") == 1
 
 
+def test_a_frozen_collector_fails_its_own_health_check_while_its_peer_passes(project):
+    frozen, peer = [c["ID"] for c in project.containers() if c["Service"] == "collector"]
+    project.signal(frozen, "STOP")  # hung: the process is there, nothing in it runs
+    try:
+        deadline = time.monotonic() + 30
+        while project.health_check(frozen) == 0:
+            assert time.monotonic() < deadline, "check --self still passes for a frozen collector"
+            time.sleep(1)
+        assert project.health_check(peer) == 0
+    finally:
+        project.signal(frozen, "CONT")
+    project.wait_healthy()
+
+
 def test_sim_jobs_over_http_store_exactly_the_simulated_bars(project):
     jobs = project.submit(symbol="AAA,BBB", source="sim", interval="5m", start="2024-01-01", end="2024-03-31")
     for created in jobs:
@@ -72,7 +87,7 @@ def test_a_collector_killed_mid_job_the_job_completes_elsewhere_exactly(project)
     (created,) = project.submit(symbol="KILL", delay="1", **SIX_MONTHS)
     running = project.wait_job(created["id"], lambda j: j["status"] == "RUNNING" and j["progress"]["done"] >= 2)
     victim = running["collector"]  # the container's hostname, its short id
-    project.kill(victim)
+    project.signal(victim, "KILL")
     job = project.finished(created["id"], timeout=180)
     assert job["collector"] != victim
     assert any(f"(its previous collector {victim} stopped)" in m for m in messages(job)), messages(job)
