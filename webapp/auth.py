@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 
-from collector import N_
+from collector import N_, SettingsError
 
 from .errors import wants_json
 from .i18n import translate
@@ -22,6 +22,8 @@ from .i18n import translate
 bp = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = {"health.healthz", "auth.login", "static"}
+# Read by machines (Prometheus), never by a person: a login page would be scraped as metrics.
+MACHINE_ENDPOINTS = {"metrics.metrics"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -53,7 +55,7 @@ def check_request():
         return None
     if session.get("signed_in"):
         return None
-    if wants_json() or header or request.method in UNSAFE:
+    if wants_json() or header or request.method in UNSAFE or request.endpoint in MACHINE_ENDPOINTS:
         response = current_app.make_response(({"error": "Unauthorized", "message":
                                                 N_("Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login.")}, 401))
         response.headers["WWW-Authenticate"] = 'Bearer realm="mdc"'
@@ -94,6 +96,13 @@ def logout():
 
 def init_app(app: Flask) -> None:
     settings = app.config["MDC_SETTINGS"]
+    exposed = settings.exposed_without_token()
+    if exposed:  # refuse rather than warn: the default (127.0.0.1) never trips this
+        raise SettingsError(
+            f"refusing to start: MDC_WEB_BIND={exposed} publishes the web app beyond this machine and "
+            "MDC_AUTH_TOKEN is empty, so anyone who can reach it could submit, cancel and delete. "
+            "Set MDC_AUTH_TOKEN (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+            "or set MDC_WEB_BIND=127.0.0.1.")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.cookie_secure, SESSION_COOKIE_NAME="mdc_session")
     app.before_request(check_request)
