@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         filters,
         health,
+        i18n,
         job_actions,
         jobs,
         metrics,
@@ -34,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     services.init_app(app)
+    i18n.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     auth.init_app(app)

@@ -32,12 +32,22 @@
       var iso = el.getAttribute("datetime");
       if (iso) el.title = formatMoment(new Date(iso), false);
     });
+    // The words come from the page (data-*), in its language.
     var button = document.querySelector("[data-tz-switch]");
     if (button) {
       button.hidden = false;
-      button.innerHTML = '<span class="tz-words">Times in </span>';
-      button.appendChild(document.createTextNode(localTimes() ? zoneName(new Date()) + " (yours)" : "UTC"));
-      button.title = "Show times in " + (localTimes() ? "UTC" : "your own time zone");
+      button.innerHTML = "";
+      var words = document.createElement("span");
+      words.className = "tz-words";
+      words.textContent = button.dataset.words + " ";
+      button.appendChild(words);
+      button.appendChild(document.createTextNode(localTimes() ? zoneName(new Date()) + " (" + button.dataset.yours + ")" : "UTC"));
+      button.title = localTimes() ? button.dataset.toUtc : button.dataset.toLocal;
+    }
+    var note = document.querySelector("[data-tz-note]");
+    if (note) {
+      if (!note.dataset.utc) note.dataset.utc = note.textContent;
+      note.textContent = localTimes() ? note.dataset.local : note.dataset.utc;
     }
   }
   document.addEventListener("click", function (event) {
