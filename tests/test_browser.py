@@ -83,7 +83,7 @@ def test_a_job_page_follows_a_cancel_and_a_failure_waits_on_the_banner(page, col
     page.goto("/collect")
     line = page.locator(f"#banner .banner-job[data-job='{broken['id']}']")
     line.get_by_text("Failed").wait_for()
-    page.locator("#nav-failed").get_by_text("1").wait_for()
+    page.locator("#nav-failed").get_by_text("1", exact=True).wait_for()
     page.wait_for_timeout(16_000)  # past the 15 s a finished job stays: a failure stays until dismissed
     page.reload()
     line.get_by_role("button", name=f"Dismiss failed job #{broken['id']}").click()
