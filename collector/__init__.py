@@ -31,7 +31,8 @@ _API: dict[str, str] = {
     # jobs
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",
     "TABS": "collector.jobs", "ValidationError": "collector.jobs", "Submitted": "collector.jobs",
-    "CleanupResult": "collector.jobs", "JobFilter": "collector.jobs",
+    "CleanupResult": "collector.jobs", "AlreadyCurrent": "collector.jobs", "JOB_SORTS": "collector.jobs",
+    "JobFilter": "collector.jobs",
     # watchlists and their schedules
     "SCHEDULE_KINDS": "collector.schedules", "symbols_from_csv": "collector.schedules",
     "calendar_names": "collector.calendar", "DEFAULT_CALENDAR": "collector.calendar",
@@ -44,6 +45,9 @@ _API: dict[str, str] = {
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
     "parse_bool": "collector.parse", "parse_whole": "collector.parse",
+    # messages a person reads: English text that the web app can show in French
+    "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
+    "join_messages": "collector.i18n",
 }
 
 __all__ = sorted(_API)

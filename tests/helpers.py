@@ -45,6 +45,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def assert_paced(times: list[float], spacing: float, jitter: float | None = None) -> None:
+    """Request arrival times honour a pace of one per `spacing` seconds. The pacer hands out
+    slots, and a request can only arrive after its slot, never before; so the k-th arrives at
+    least k slots after the first, give or take how late the first itself arrived (`jitter`,
+    one slot by default). Single gaps say nothing on a busy machine: a late request followed
+    by one on time leaves a short gap without breaking the pace."""
+    jitter = spacing if jitter is None else jitter
+    times = sorted(times)
+    late = [(k, round(t - times[0], 3)) for k, t in enumerate(times) if t - times[0] < k * spacing - jitter]
+    assert not late, f"requests ahead of the pace (k, seconds after the first): {late}"
+
+
 # --- jobs -------------------------------------------------------------------------------
 
 def finished(manager, job_id, timeout=30):
@@ -119,3 +131,19 @@ def store_bars(db, frame, source="sim", symbol="AAPL", interval="1h", kind="trad
 
 def sim_frame(symbol="AAPL", interval="1h", start="2024-01-01", end="2024-03-01", kind="trades"):
     return simulate(symbol, interval, kind, pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
+
+
+# --- the browser ----------------------------------------------------------------------
+
+AXE = ROOT / "webapp" / "static" / "vendor" / "axe-core-4.14.1.min.js"
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands (WCAG 2.x A and AA,
+    contrast included), one line each; [] when there are none."""
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}, resultTypes: ['violations']})""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]

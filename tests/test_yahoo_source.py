@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from collector.sources import load_source
-from collector.sources.base import BAR_COLUMNS, Chunk, PermanentError, Request, TransientError
+from collector.sources.base import BAR_COLUMNS, Chunk, PermanentError, Request, TransientError, Unreachable
 from collector.sources.yahoo.source import YahooSource
 from tests.fakes.yahoo import YahooFake
+from tests.helpers import assert_paced
 
 UTC = timezone.utc
 
@@ -216,13 +217,20 @@ def test_rate_limit_is_transient_and_the_next_call_succeeds(source, yahoo_fake):
     assert len(yahoo_fake.chart_requests("MSFT")) == 4
 
 
-def test_server_that_does_not_answer_is_transient(settings):
-    with YahooFake() as gone:
-        url = gone.url
+@pytest.mark.parametrize("gone", ["refused", "no such host"])
+def test_a_server_that_cannot_be_reached_is_worth_one_retry_in_plain_words(settings, gone):
+    if gone == "refused":
+        with YahooFake() as stopped:
+            url = stopped.url
+    else:
+        url = "http://mdc-test.invalid"  # .invalid never resolves
     src = YahooSource(replace(settings, yahoo_base_url=url), pacing_seconds=0)
     request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
-    with pytest.raises(TransientError, match="Cannot reach Yahoo at http://127.0.0.1"):
+    with pytest.raises(Unreachable) as caught:
         src.fetch(request, src.plan(request)[0], lambda m: None)
+    assert str(caught.value) == ("Cannot reach Yahoo Finance from this machine: "
+                                 "check internet access or MDC_YAHOO_BASE_URL")
+    assert caught.value.retries == 1
     src.close()
 
 
@@ -275,8 +283,7 @@ def test_pacing_is_shared_through_redis(settings, redis_client, yahoo_fake):
     assert not errors
     times = sorted(r["time"] for r in yahoo_fake.requests)
     assert len(yahoo_fake.chart_requests("MSFT")) == 4
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) >= spacing - 0.02, gaps
+    assert_paced(times, spacing)
     assert redis_client.exists(f"{settings.key_prefix}:pacing:yahoo")
     for s in sources:
         s.close()

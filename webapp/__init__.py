@@ -26,6 +26,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         filters,
         health,
+        i18n,
+        job_actions,
         jobs,
         jobs_bulk,
         metrics,
@@ -35,10 +37,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     services.init_app(app)
+    i18n.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(job_actions.bp)
     app.register_blueprint(collect.bp)
     app.register_blueprint(banner.bp)
     app.register_blueprint(monitor.bp)

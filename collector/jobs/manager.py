@@ -26,6 +26,7 @@ from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_
 
 log = logging.getLogger("mdc.jobs")
 
+CANCEL_REQUESTED = "Cancel requested: the job stops once the chunk it is fetching is in, or at once while it waits."
 EXAMPLE_SYMBOL = "AAPL"  # stands in for the symbol when the form asks whether the rest fits
 BULK_LIMIT = 5000  # jobs one bulk retry submits at most
 
@@ -86,15 +87,15 @@ class JobManager(JobQueries):
                 raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
         return [self.create(spec) for spec in specs]
 
-    def create(self, spec: JobSpec, tags: Tags | None = None) -> Submitted:
-        job = new_job(spec, tags)  # marked as queued in the same write (see new_job)
+    def create(self, spec: JobSpec, tags: Tags | None = None, *, retry_of: int | None = None) -> Submitted:
+        job = new_job(spec, {**(tags or {}), "retry_of": retry_of})  # marked as queued in the same write (see new_job)
         try:
             with self.db.write() as session:
                 session.add(job)
         except IntegrityError:
             existing = self._active_with_key(spec.request_key)
             if existing is None:  # finished between our insert and this read: try once more
-                return self.create(spec, tags)
+                return self.create(spec, tags, retry_of=retry_of)
             return Submitted(existing, created=False, queued=existing.published_at is not None)
         try:
             self.queue.publish(job.id)
@@ -154,20 +155,31 @@ class JobManager(JobQueries):
         return sum(1 for job_id in ids if self.publish(job_id))
 
     def retry(self, job_id: int) -> Submitted:
-        """Submit the same request again (for a failed or cancelled job), in the same run."""
+        """Submit the same request again (for a failed or cancelled job), linked to it and in
+        the same run; a failure that is retried counts as seen."""
         old = self.get(job_id)
         if old is None:
             raise LookupError(job_id)
-        return self.create(_again(old), _tags(old))
+        result = self.create(_again(old), _tags(old), retry_of=old.id)
+        lifecycle.dismiss(self.db, [old.id])
+        return result
+
+    def dismiss(self, job_ids: list[int] | None = None) -> int:
+        """Failures seen: off the banner and the failure count (these, or all of them)."""
+        return lifecycle.dismiss(self.db, job_ids)
 
     def retry_failed(self, where: JobFilter) -> list[Submitted]:
-        """Submit again every failed job matching `where` (at most BULK_LIMIT), at once."""
+        """Submit again every failed job matching `where` (at most BULK_LIMIT), at once, each
+        linked to the job it retries; those failures count as seen."""
         with self.db.read() as session:
             failed = list(session.scalars(select(Job).where(*where.conditions("failed"))
                                           .order_by(Job.id).limit(BULK_LIMIT)))
         if not failed:
             return []
-        return self.create_many([_again(job) for job in failed], [_tags(job) for job in failed])
+        results = self.create_many([_again(job) for job in failed],
+                                   [{**_tags(job), "retry_of": job.id} for job in failed])
+        lifecycle.dismiss(self.db, [job.id for job in failed])
+        return results
 
     def cancel_matching(self, where: JobFilter) -> tuple[int, int]:
         """Cancel every pending or running job matching `where`: (cancelled at once, stopping
@@ -179,8 +191,7 @@ class JobManager(JobQueries):
                 self.queue.add_event(job_id, state=JobStatus.CANCELLED, message=lifecycle.CANCELLED_BEFORE_START,
                                      pipe=pipe)
             for job_id in flagged:
-                self.queue.add_event(job_id, state=JobStatus.RUNNING, pipe=pipe,
-                                     message="Cancel requested: stopping after the current chunk.")
+                self.queue.add_event(job_id, state=JobStatus.RUNNING, pipe=pipe, message=CANCEL_REQUESTED)
             pipe.execute()
         except redis.RedisError:
             pass  # events are a courtesy; the rows say what happened
@@ -205,7 +216,7 @@ class JobManager(JobQueries):
         if at_once:
             self.queue.add_job_event(job, lifecycle.CANCELLED_BEFORE_START)
         elif job.status == JobStatus.RUNNING:
-            self.queue.add_job_event(job, "Cancel requested: stopping after the current chunk.")
+            self.queue.add_job_event(job, CANCEL_REQUESTED)
         return job
 
     def cleanup(self, days: int | None = None) -> CleanupResult:

@@ -115,6 +115,8 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     request_key: Mapped[str] = mapped_column(String(64))  # hash of what was asked, for de-duplication
+    retry_of: Mapped[int | None] = mapped_column(Integer)  # the job this one repeats (Retry)
+    dismissed_at: Mapped[datetime | None]  # a failure someone has seen: off the banner and the count
     # Set on the jobs of a watchlist's run. Plain numbers, not foreign keys: a job outlives
     # its run in the history, and retention removes runs on their own schedule.
     run_id: Mapped[int | None] = mapped_column(Integer)
@@ -144,6 +146,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_finished_at", "finished_at"),
+        Index("ix_jobs_retry_of", "retry_of"),
+        Index("ix_jobs_status_dismissed", "status", "dismissed_at"),  # the banner's failure count
         Index("ix_jobs_run_id", "run_id", "symbol"),
         Index("ix_jobs_watchlist_symbol", "watchlist_id", "symbol"),
         # At most one active job per request, even with several web workers racing.
