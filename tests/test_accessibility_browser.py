@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 
 PAGES = ["/collect", "/jobs?tab=running", "/jobs?tab=completed", "/jobs?tab=failed", "/jobs?tab=cancelled",
          "/jobs?tab=all", "/jobs/1", "/jobs/2", "/jobs/3", "/data", "/data/sim/AAPL/1h?kind=trades",
-         "/data/sim/AAPL/1h?range=1w", "/data/sim/AAPL/1h/delete", "/monitor", "/jobs/999"]
+         "/data/sim/AAPL/1h?range=1w", "/data/sim/AAPL/1h/delete", "/monitor", "/jobs/999",
+         "/watchlists", "/watchlists/1", "/watchlists/1/edit", "/jobs?tab=all&run=1"]
 
 
 @pytest.fixture
@@ -30,6 +31,9 @@ def jobs_in_every_state(client, db, queue):
     done = client.post("/jobs", data={**form, "symbol": "NVDA"}, headers=JSON).get_json()["id"]
     end_job(db, done, JobStatus.COMPLETED)
     client.post("/jobs", data={**form, "symbol": "TSLA"}, headers=JSON)  # pending
+    client.post("/watchlists", data={"name": "tech", "symbols": "AAPL MSFT", "source": "sim", "interval": "1h",
+                                     "period": "1mo"}, headers=JSON)
+    client.post("/watchlists/1/run", headers=JSON)  # a run going: one line on the banner
     return running, failed, done
 
 

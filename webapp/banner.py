@@ -79,7 +79,7 @@ def banner_state(seen: str = "") -> BannerState:
     runs, runs_going = svc.watchlists.live_runs(RECENT_SECONDS, limit=SHOWN)
     room = max(1, SHOWN - len(runs))
     active, total = svc.jobs.active(limit=room, outside_runs=True)
-    failures, failed_total = svc.jobs.unseen_failures(limit=SHOWN)
+    failures, failed_total = svc.jobs.unseen_failures(limit=SHOWN, outside_runs=True)
     in_runs = sum(view.active for view, _name in runs) if runs_going <= len(runs) else svc.jobs.active(0)[1] - total
     state = BannerState(active=active, failures=failures, active_total=total + in_runs, failed_total=failed_total,
                         runs=runs, runs_going=runs_going, outside_total=total)

@@ -110,14 +110,17 @@ class JobQueries:
         counts = self.counts(JobFilter(symbol, source, run_id))
         return {tab.name: sum(counts[s] for s in tab.statuses) for tab in TABS.values()}
 
-    def unseen_failures(self, limit: int = 3, *, count_up_to: int = 100) -> tuple[list[Job], int]:
-        """Failed jobs nobody has dismissed yet (newest first, up to `limit`), and how many there
-        are, counted up to `count_up_to` (the banner asks every second; "99+" says enough)."""
+    def unseen_failures(self, limit: int = 3, *, count_up_to: int = 100,
+                        outside_runs: bool = False) -> tuple[list[Job], int]:
+        """Failed jobs nobody has dismissed yet (newest first, up to `limit`; with `outside_runs`
+        none of a watchlist run's, which its run's line counts), and how many there are in all,
+        counted up to `count_up_to` (the banner asks every second; "99+" says enough)."""
         where = (Job.status == JobStatus.FAILED, Job.dismissed_at.is_(None))
         with self.db.read() as session:
-            items = list(session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit)))
+            items = list(session.scalars(select(Job).where(*where, *([IN_NO_RUN] if outside_runs else []))
+                                         .order_by(Job.id.desc()).limit(limit)))
             total = len(items)
-            if total == limit:
+            if total == limit or outside_runs:
                 some = select(Job.id).where(*where).limit(count_up_to).subquery()
                 total = session.scalar(select(func.count()).select_from(some)) or 0
         return items, total
