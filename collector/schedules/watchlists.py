@@ -87,6 +87,8 @@ class WatchlistManager:
             # `run_id + 0`: on the finished_at index, not a walk of the run_id index
             ended = set(session.scalars(select(Job.run_id + 0).where(Job.finished_at > since, IN_A_RUN)
                                         .distinct().limit(limit * 4))) - going
+            if not going and not ended:
+                return [], 0  # the common case on every banner poll: no run to show
             rows = list(session.scalars(select(WatchlistRun).where(WatchlistRun.id.in_(going | ended))
                                         .order_by(WatchlistRun.id)))
             names = dict(session.execute(select(Watchlist.id, Watchlist.name).where(
