@@ -121,7 +121,8 @@ def one_round(work: Path, redis_url: str, args, tag: str) -> dict:
 
 LABELS = [("run_s", "scheduled run: slot -> every job COMPLETED"), ("claim_lag_s", "  slot -> run claimed"),
           ("batch_submit_s", "batch submit (create_many)"), ("batch_total_s", "batch: submit -> all COMPLETED"),
-          ("single_submit_s", "one by one submit (create x N)"), ("single_total_s", "one by one: submit -> all COMPLETED")]
+          ("single_submit_s", "one by one submit (create x N)"),
+          ("single_total_s", "one by one: submit -> all COMPLETED")]
 
 
 def main() -> int:
@@ -150,8 +151,9 @@ def main() -> int:
     for key, label in LABELS:
         print(f"  {label:<48} {med[key]:8.2f} s")
     ratio = med["single_submit_s"] / med["batch_submit_s"]
-    print(f"  batch submission is {ratio:.1f}x faster than one by one (goal >= 5x: {'met' if ratio >= 5 else 'NOT met'})")
-    print(f"  the run took {med['run_s']:.2f} s from its slot (goal <= 10 s: {'met' if med['run_s'] <= 10 else 'NOT met'})")
+    met = {True: "met", False: "NOT met"}
+    print(f"  batch submission is {ratio:.1f}x faster than one by one (goal >= 5x: {met[ratio >= 5]})")
+    print(f"  the run took {med['run_s']:.2f} s from its slot (goal <= 10 s: {met[med['run_s'] <= 10]})")
     print("command: python bench/watchlist.py " + " ".join(sys.argv[1:]) + f"   ({time.time() - began:.0f} s)")
     return 0
 

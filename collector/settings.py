@@ -40,7 +40,7 @@ class Settings:
     schedule_check_seconds: float = 5.0
     """MDC_SCHEDULE_CHECK_SECONDS: how often collectors look for watchlist runs that are due (one at a time)."""
     schedule_minute_seconds: float = 60.0
-    """MDC_SCHEDULE_MINUTE_SECONDS: length of a minute in every-N-minutes schedules; below 60 only for tests and demos."""
+    """MDC_SCHEDULE_MINUTE_SECONDS: a minute of every-N-minutes schedules; below 60 only for tests and demos."""
     collector_name: str = ""
     """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}. `{hostname}` and `{pid}`
     are filled in: compose uses {hostname}, stable per container, so `check --self` knows it."""
@@ -141,9 +141,11 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
         if not 0 < self.schedule_check_seconds <= 3600:
-            raise SettingsError(f"MDC_SCHEDULE_CHECK_SECONDS must be above 0 and at most 3600, got {self.schedule_check_seconds}")
+            raise SettingsError("MDC_SCHEDULE_CHECK_SECONDS must be above 0 and at most 3600, "
+                                f"got {self.schedule_check_seconds}")
         if not 0.5 <= self.schedule_minute_seconds <= 60:
-            raise SettingsError(f"MDC_SCHEDULE_MINUTE_SECONDS must be from 0.5 to 60, got {self.schedule_minute_seconds}")
+            raise SettingsError("MDC_SCHEDULE_MINUTE_SECONDS must be from 0.5 to 60, "
+                                f"got {self.schedule_minute_seconds}")
         if not 0 < self.ib_pacing_scale <= 1:
             raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
         for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",

@@ -8,6 +8,5 @@ from .queries import JOB_SORTS, TABS, JobFilter, Tab
 from .stats import Histogram, JobStats, Summary
 from .validation import JobSpec, ValidationError
 
-__all__ = ["AlreadyCurrent", "JOB_SORTS", "CleanupResult", "Histogram", "JobFilter", "JobManager", "JobSpec", "JobStats",
-           "Submitted", "Summary", "TABS", "Tab",
-           "ValidationError", "cleanup"]
+__all__ = ["AlreadyCurrent", "JOB_SORTS", "CleanupResult", "Histogram", "JobFilter", "JobManager", "JobSpec",
+           "JobStats", "Submitted", "Summary", "TABS", "Tab", "ValidationError", "cleanup"]

@@ -11,5 +11,5 @@ SCHEDULE_KINDS = KINDS
 from .validation import WatchlistSpec, symbols_from_csv
 from .watchlists import Deleted, WatchlistManager
 
-__all__ = ["Deleted", "KINDS", "SCHEDULE_KINDS", "RunView", "Schedule", "Scheduler", "Started", "SymbolState", "WatchlistManager",
-           "WatchlistSpec", "symbols_from_csv"]
+__all__ = ["Deleted", "KINDS", "SCHEDULE_KINDS", "RunView", "Schedule", "Scheduler", "Started", "SymbolState",
+           "WatchlistManager", "WatchlistSpec", "symbols_from_csv"]

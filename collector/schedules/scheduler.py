@@ -81,7 +81,8 @@ class Scheduler:
         newest = (select(WatchlistRun.watchlist_id, func.max(WatchlistRun.slot).label("slot"))
                   .where(WatchlistRun.trigger == "schedule").group_by(WatchlistRun.watchlist_id).subquery())
         with self.db.read() as session:
-            rows = session.execute(select(Watchlist, newest.c.slot).outerjoin(newest, newest.c.watchlist_id == Watchlist.id)
+            rows = session.execute(select(Watchlist, newest.c.slot)
+                                   .outerjoin(newest, newest.c.watchlist_id == Watchlist.id)
                                    .where(Watchlist.deleted_at.is_(None), Watchlist.paused.is_(False))).all()
         out = []
         for watchlist, slot in rows:

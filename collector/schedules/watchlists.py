@@ -101,7 +101,8 @@ class WatchlistManager:
                per_page: int = SERIES_PER_PAGE) -> Page[status.SymbolState]:
         """How current each symbol is, one page of the watchlist's symbols at a time."""
         symbols = watchlist.symbols[(page - 1) * per_page:page * per_page]
-        return Page(status.states(self.jobs, watchlist, symbols, now or utcnow()), len(watchlist.symbols), page, per_page)
+        states = status.states(self.jobs, watchlist, symbols, now or utcnow())
+        return Page(states, len(watchlist.symbols), page, per_page)
 
     # --- changing -----------------------------------------------------------------------
     def validate(self, fields: Mapping[str, Any]) -> validation.WatchlistSpec:
@@ -145,7 +146,8 @@ class WatchlistManager:
         """No scheduled run until resumed; a run in progress finishes, a waiting one is skipped."""
         self._existing(watchlist_id)
         with self.db.write() as session:
-            session.execute(update(Watchlist).where(Watchlist.id == watchlist_id).values(paused=True, updated_at=utcnow()))
+            session.execute(update(Watchlist).where(Watchlist.id == watchlist_id)
+                            .values(paused=True, updated_at=utcnow()))
             _skip_waiting(session, watchlist_id, "Skipped: the watchlist was paused.")
         return self._existing(watchlist_id)
 

@@ -8,4 +8,5 @@ from .series import BAR_COLUMNS, SORTS, SeriesStore
 from .upsert import UpsertCounts, upsert_bars
 
 __all__ = ["ACTIVE_STATUSES", "BAR_COLUMNS", "Bar", "Database", "FINISHED_STATUSES", "Job", "JobStatus", "Page",
-           "RunStatus", "SORTS", "Series", "SeriesStore", "UpsertCounts", "is_outage", "retry_db", "upsert_bars", "Watchlist", "WatchlistRun"]
+           "RunStatus", "SORTS", "Series", "SeriesStore", "UpsertCounts", "is_outage", "retry_db", "upsert_bars",
+           "Watchlist", "WatchlistRun"]
