@@ -63,41 +63,63 @@ class TimeParseError(ValueError):
     pass
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+_OUTSIDE = f"is outside the years {FIRST_YEAR}-{LAST_YEAR}"
+
+
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
     """Parse an ISO date or datetime; UTC unless a zone is given.
 
     A bare date means midnight UTC at its start, or the next midnight when `end_of_day`
     (so end=2024-03-01 includes that whole day). A zone may be an offset or a name
-    after a space: "2024-03-01 09:30 America/New_York".
+    after a space: "2024-03-01 09:30 America/New_York". Anything outside the years
+    1900-2200 is refused here, before date arithmetic can overflow (9999-12-31 + 1 day).
     """
     text = text.strip()
     if not text:
         raise TimeParseError("is empty")
-    zone = None
+    text, zone = _split_zone(text)
+    try:
+        value = _read(text, zone, end_of_day)
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise TimeParseError(_OUTSIDE)
+        return value.astimezone(UTC)
+    except OverflowError:  # a date at the very edge of what Python can represent
+        raise TimeParseError(_OUTSIDE) from None
+
+
+def _split_zone(text: str) -> tuple[str, ZoneInfo | None]:
     parts = text.rsplit(" ", 1)
     if len(parts) == 2 and "/" in parts[1]:
         try:
-            zone = ZoneInfo(parts[1])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise TimeParseError(f"has an unknown time zone {parts[1]!r}") from None
-        text = parts[0]
+            return parts[0], ZoneInfo(parts[1])
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise TimeParseError(f"has an unknown time zone {shown(parts[1])}") from None
+    return text, None
+
+
+def _read(text: str, zone: ZoneInfo | None, end_of_day: bool) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             day = date.fromisoformat(text)
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise TimeParseError(_OUTSIDE)
             if end_of_day:
                 day += timedelta(days=1)
-            value = datetime.combine(day, time(0), tzinfo=zone or UTC)
-        else:
-            value = datetime.fromisoformat(text)
-    except ValueError:
+            return datetime.combine(day, time(0), tzinfo=zone or UTC)
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        if isinstance(exc, TimeParseError):
+            raise
         raise TimeParseError("is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone or UTC)
-    if not (1900 <= value.year <= 2200):
-        raise TimeParseError("is outside the years 1900-2200")
-    return value.astimezone(UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """What a person typed, quoted and cut short, for a message that echoes it."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def utcnow() -> datetime:

@@ -29,9 +29,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         jobs,
         metrics,
         monitor,
+        params,
         services,
     )
 
+    app.url_map.converters["int"] = params.IdConverter  # before any route is added
     services.init_app(app)
     filters.init_app(app)
     errors.init_app(app)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("mdc.web")
 
@@ -20,7 +20,12 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _render(exc.code or 500, exc.name, exc.description or "")
+        body, code = _render(exc.code or 500, exc.name, exc.description or "")
+        response = make_response(body, code)
+        for name, value in exc.get_headers():  # Allow on 405, Retry-After on 429...
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(redis.RedisError)
     def redis_down(exc: redis.RedisError):
@@ -31,7 +36,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _render(500, InternalServerError.name, "Something went wrong on our side; it has been logged.")
+        return _render(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
 
 
 def _render(code: int, title: str, message: str):

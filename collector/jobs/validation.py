@@ -18,6 +18,7 @@ from collector.timespec import (
     TimeParseError,
     parse_when,
     period_start,
+    shown,
     utcnow,
 )
 
@@ -61,11 +62,12 @@ class JobSpec:
 
 
 def split_symbols(text: str) -> list[str]:
-    """'aapl, msft  nvda' -> ['AAPL', 'MSFT', 'NVDA'], order kept, duplicates dropped."""
+    """'aapl, msft  nvda' -> ['AAPL', 'MSFT', 'NVDA'], order kept, duplicates dropped. Only ASCII
+    is upper-cased: 'ß'.upper() is 'SS', which would quietly ask for another ticker."""
     seen: dict[str, None] = {}
     for part in re.split(r"[,;\s]+", text or ""):
         if part:
-            seen[part.upper()] = None
+            seen[part.upper() if part.isascii() else part] = None
     return list(seen)
 
 
@@ -74,10 +76,15 @@ def check_symbol(symbol: str) -> str | None:
         return "Enter a ticker symbol, for example AAPL."
     if len(symbol) > 32:
         return "A ticker symbol has at most 32 characters."
-    if not SYMBOL_RE.match(symbol):
-        return (f"{symbol!r} is not a ticker symbol: use letters, digits and . - ^ = "
+    if not symbol.isascii() or not SYMBOL_RE.match(symbol):
+        return (f"{shown(symbol)} is not a ticker symbol: use letters A-Z, digits and . - ^ = "
                 "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).")
     return None
+
+
+def estimated_bars(spec: JobSpec) -> int:
+    """Bars a job asks for at most: its period divided by the interval (closed hours included)."""
+    return max(1, int((spec.end - spec.start).total_seconds() // INTERVALS[spec.interval]))
 
 
 @dataclass
