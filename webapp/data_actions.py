@@ -36,7 +36,10 @@ def fill(source: str, symbol: str, interval: str):
     """Submit the jobs that would fill the series' gaps."""
     svc = services.get()
     s = find_series(source, symbol, interval)
-    results, problems = svc.jobs.fill_series(s)
+    try:
+        results, problems = svc.jobs.fill_series(s)
+    except ValidationError as exc:
+        return _refused(exc)
     if wants_json():
         payload = {"jobs": [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results],
                    "refused": problems}

@@ -1,11 +1,11 @@
 """Jobs: validation of what people ask, submission, every state transition (lifecycle),
 incremental updates of stored series, retention cleanup, and the figures about jobs."""
 
-from .cleanup import CleanupResult, cleanup
+from .cleanup import MAX_CLEANUP_DAYS, CleanupResult, cleanup
 from .manager import JobManager, Submitted
 from .queries import TABS, Tab
 from .stats import Histogram, JobStats, Summary
 from .validation import JobSpec, ValidationError
 
-__all__ = ["CleanupResult", "Histogram", "JobManager", "JobSpec", "JobStats", "Submitted", "Summary", "TABS", "Tab",
+__all__ = ["MAX_CLEANUP_DAYS", "CleanupResult", "Histogram", "JobManager", "JobSpec", "JobStats", "Submitted", "Summary", "TABS", "Tab",
            "ValidationError", "cleanup"]
