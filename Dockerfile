@@ -13,7 +13,7 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 mdc && mkdir /data && chown mdc /data
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=mdc:mdc wsgi.py ./
+COPY --chown=mdc:mdc wsgi.py gunicorn.conf.py ./
 COPY --chown=mdc:mdc collector ./collector
 COPY --chown=mdc:mdc webapp ./webapp
 COPY --chown=mdc:mdc templates ./templates

@@ -14,3 +14,19 @@ threads = int(os.environ.get("MDC_WEB_THREADS", "4"))
 timeout = 30
 graceful_timeout = 5
 accesslog = "-"
+# No runtime control socket: mdc does not use it, and its default path is shared by every
+# gunicorn of the user, so two installs on one host would trip over each other.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse to start, once and plainly, when a setting is unusable (a too-short
+    MDC_AUTH_TOKEN, say), instead of every worker failing to boot with a traceback."""
+    import sys
+
+    from collector import Settings, SettingsError
+
+    try:
+        Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"mdc: {exc}")
