@@ -33,6 +33,7 @@ _API: dict[str, str] = {
     "CleanupResult": "collector.jobs", "MAX_CLEANUP_DAYS": "collector.jobs",
     # stored series
     "Database": "collector.store", "Series": "collector.store", "SeriesStore": "collector.store", "Page": "collector.store",
+    "SeriesBusy": "collector.store",
     "BAR_COLUMNS": "collector.store", "SORTS": "collector.store", "GapReport": "collector.store.gaps",
     # vocabulary: sources, intervals, periods, times, what people type
     "SOURCES": "collector.sources", "source_label": "collector.sources",

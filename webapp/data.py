@@ -90,7 +90,7 @@ def series(source: str, symbol: str, interval: str):
             response = make_response(render_template(
                 "data/series.html", s=s, kinds=svc.series.find(s.source, s.symbol, s.interval),
                 report=svc.series.gaps(s), bars=svc.series.page(s.id, page, PER_PAGE),
-                jobs=jobs, jobs_total=jobs_total, **chart))
+                jobs=jobs, jobs_total=jobs_total, busy=svc.series.active_jobs(s), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
     return response

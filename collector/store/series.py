@@ -19,7 +19,7 @@ from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
 from .db import Database
 from .gaps import GapReport, find_gaps
-from .models import Bar, Job, Series
+from .models import ACTIVE_STATUSES, Bar, Job, Series
 from .paging import Page
 
 BAR_COLUMNS = ("ts", *VALUE_COLUMNS)  # as read back: the bar time, then its values
@@ -173,11 +173,22 @@ class SeriesStore:
         jobs, _ = self.jobs_for(series, limit=1)
         return dict(jobs[0].options or {}) if jobs else None
 
-    def delete(self, sid: int) -> int:
-        """Remove a series and its bars; returns how many bars went."""
+    def active_jobs(self, series: Series) -> list[Job]:
+        """Pending and running jobs that will write this series, oldest first."""
+        with self.db.read() as session:
+            return list(session.scalars(_active_jobs(series)))
+
+    def delete(self, series: Series) -> int:
+        """Remove a series and its bars; returns how many bars went. SeriesBusy while a pending
+        or running job targets it: its later chunks would start the series afresh and the
+        earlier ones would be lost without a trace (checked in the deleting transaction)."""
         with self.db.write() as session:
-            removed = session.execute(delete(Bar).where(Bar.series_id == sid)).rowcount or 0
-            session.execute(delete(Series).where(Series.id == sid))
+            busy = list(session.scalars(_active_jobs(series)))
+            if busy:
+                session.expunge_all()  # the rollback would expire them
+                raise SeriesBusy(busy)
+            removed = session.execute(delete(Bar).where(Bar.series_id == series.id)).rowcount or 0
+            session.execute(delete(Series).where(Series.id == series.id))
         return removed
 
     def gaps(self, series: Series) -> GapReport:
@@ -185,6 +196,22 @@ class SeriesStore:
         bar count, bounds or updated_at, which are part of the cache key)."""
         return _gaps(self.db, series.id, series.source, series.symbol, series.interval,
                      series.bar_count, series.first_ts, series.last_ts, series.updated_at)
+
+
+class SeriesBusy(Exception):
+    """A series cannot be deleted while jobs write it; `jobs` are those jobs."""
+
+    def __init__(self, jobs: list[Job]):
+        ids = ", ".join(f"#{job.id}" for job in jobs)
+        super().__init__(f"Job{'s' if len(jobs) > 1 else ''} {ids} {'are' if len(jobs) > 1 else 'is'} writing this "
+                         "series: wait until it ends or cancel it, then delete.")
+        self.jobs = jobs
+
+
+def _active_jobs(series: Series):
+    return (select(Job).where(Job.source == series.source, Job.symbol == series.symbol,
+                              Job.interval == series.interval, Job.kind == series.kind,
+                              Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id))
 
 
 @lru_cache(maxsize=256)
