@@ -27,7 +27,8 @@ from .series_args import SERIES, IntervalConverter, find_series, series_url
 
 bp = Blueprint("data", __name__)
 
-PER_PAGE = 50
+PER_PAGE = 50  # bars on a series page
+SERIES_PER_PAGE = 50
 RANGES = {"1d": 1, "1w": 7, "1m": 30, "3m": 91, "1y": 365, "5y": 1826, "all": None}
 
 
@@ -39,7 +40,8 @@ def _register_converter(state) -> None:
 
 @bp.get("/data")
 def index():
-    """Every stored series, filtered by symbol and source, sortable."""
+    """The stored series, a page at a time, filtered by symbol and source, sortable; each with
+    its gap counts once known (kept with the series, so the list never reads bars)."""
     symbol = (request.args.get("symbol") or "").strip().upper()
     source = (request.args.get("source") or "").strip().lower()
     sort = request.args.get("sort") or "symbol"
@@ -48,10 +50,15 @@ def index():
         abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
     if sort not in SORTS:
         abort(422, f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
-    rows = services.get().series.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending)
+    store = services.get().series
+    found = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending,
+                       page=page_arg(), per_page=SERIES_PER_PAGE)
+    known = {s.id: store.known_gaps(s) for s in found.items}
     if wants_json():
-        return {"series": [series_dict(s) for s in rows]}
-    return render_template("data/index.html", rows=rows, symbol=symbol, source=source, sort=sort,
+        return {"page": found.page, "pages": found.pages, "total": found.total,
+                "series": [dict(series_dict(s), gaps=gaps_dict(known[s.id]) if known[s.id] else None,
+                                gaps_url=series_url(s, "data.gaps")) for s in found.items]}
+    return render_template("data/index.html", found=found, known=known, symbol=symbol, source=source, sort=sort,
                            descending=descending, sources=SOURCES)
 
 

@@ -13,12 +13,12 @@ from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import asc, delete, desc, func, select
+from sqlalchemy import asc, delete, desc, func, select, update
 
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
 from .db import Database
-from .gaps import GapReport, find_gaps
+from .gaps import GapReport, find_gaps, unit_for
 from .models import ACTIVE_STATUSES, Bar, Job, Series
 from .paging import Page
 
@@ -45,19 +45,22 @@ class SeriesStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def list(self, *, symbol: str | None = None, source: str | None = None,
-                    sort: str = "symbol", descending: bool = False) -> list[Series]:
-        """Every series matching the filters; symbol matches a prefix, case-insensitively."""
-        query = select(Series)
+    def list(self, *, symbol: str | None = None, source: str | None = None, sort: str = "symbol",
+             descending: bool = False, page: int = 1, per_page: int = 50) -> Page[Series]:
+        """One page of the series matching the filters; symbol matches a prefix, case-insensitively."""
+        conditions = []
         if symbol:
-            query = query.where(Series.symbol.startswith(symbol.upper(), autoescape=True))
+            conditions.append(Series.symbol.startswith(symbol.upper(), autoescape=True))
         if source:
-            query = query.where(Series.source == source)
+            conditions.append(Series.source == source)
         order = desc if descending else asc
         column = SORTS.get(sort, Series.symbol)
-        query = query.order_by(order(column), Series.symbol, Series.source, Series.interval, Series.kind)
+        query = (select(Series).where(*conditions)
+                 .order_by(order(column), Series.symbol, Series.source, Series.interval, Series.kind)
+                 .offset((page - 1) * per_page).limit(per_page))
         with self.db.read() as session:
-            return list(session.scalars(query))
+            total = session.scalar(select(func.count()).select_from(Series).where(*conditions)) or 0
+            return Page(list(session.scalars(query)), total, page, per_page)
 
     def find(self, source: str, symbol: str, interval: str, kind: str | None = None) -> list[Series]:
         """The series with this source/symbol/interval (every kind, or one kind)."""
@@ -193,9 +196,23 @@ class SeriesStore:
 
     def gaps(self, series: Series) -> GapReport:
         """The gap report of a series, cached until the series changes (a write moves its
-        bar count, bounds or updated_at, which are part of the cache key)."""
-        return _gaps(self.db, series.id, series.source, series.symbol, series.interval,
-                     series.bar_count, series.first_ts, series.last_ts, series.updated_at)
+        bar count, bounds or updated_at, which are part of the cache key). Its summary is kept
+        with the series for the list (see `known_gaps`)."""
+        report = _gaps(self.db, series.id, series.source, series.symbol, series.interval,
+                       series.bar_count, series.first_ts, series.last_ts, series.updated_at)
+        if series.gap_method is None:
+            with self.db.write() as session:  # unless new bars came meanwhile: then it is stale already
+                session.execute(update(Series).where(Series.id == series.id, Series.bar_count == series.bar_count)
+                                .values(gap_method=report.method, gap_count=report.count, gap_missing=report.missing))
+        return report
+
+    @staticmethod
+    def known_gaps(series: Series) -> GapReport | None:
+        """The kept gap summary (counts, no list of gaps); None until computed for these bars."""
+        if series.gap_method is None:
+            return None
+        return GapReport(series.gap_method, unit_for(series.gap_method, series.interval),
+                         count=series.gap_count or 0, missing=series.gap_missing)
 
 
 class SeriesBusy(Exception):
