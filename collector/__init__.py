@@ -41,6 +41,9 @@ _API: dict[str, str] = {
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
     "parse_bool": "collector.parse", "parse_whole": "collector.parse",
+    # messages a person reads: English text that the web app can show in French
+    "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
+    "join_messages": "collector.i18n",
 }
 
 __all__ = sorted(_API)

@@ -196,7 +196,7 @@ def test_workers_starting_together_share_one_whole_key(settings):
 
 def test_an_empty_key_file_is_never_used(settings):
     (settings.data_dir / "secret_key").write_text("")
-    with pytest.raises(RuntimeError, match="secret_key is empty: delete it"):
+    with pytest.raises(SettingsError, match="secret_key is empty: delete it"):
         create_app({"MDC_SETTINGS": settings})
 
 

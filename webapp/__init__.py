@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         filters,
         health,
+        i18n,
         jobs,
         metrics,
         monitor,
@@ -35,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = params.IdConverter  # before any route is added
     services.init_app(app)
+    i18n.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     auth.init_app(app)

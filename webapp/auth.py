@@ -25,28 +25,22 @@ import time
 from urllib.parse import urlsplit
 
 import redis
-from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from collector import N_, SettingsError
+
 from . import services
 from .errors import wants_json
+from .i18n import translate
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("mdc.web")
 
 OPEN_ENDPOINTS = {"health.healthz", "auth.login", "static"}
+# Read by machines (Prometheus), never by a person: a login page would be scraped as metrics.
+MACHINE_ENDPOINTS = {"metrics.metrics"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Control characters and whitespace: browsers drop them from a URL ("/\t/evil" is "//evil").
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
@@ -82,7 +76,7 @@ def _cross_origin() -> bool:
 
 def check_request():
     if request.method in UNSAFE and _cross_origin():
-        abort(403, "Cross-origin request refused: submit the form from mdc's own pages, or use curl.")
+        abort(403, N_("Cross-origin request refused: submit the form from mdc's own pages, or use curl."))
     if not token() or request.endpoint in OPEN_ENDPOINTS:
         return None
     header = request.headers.get("Authorization")
@@ -90,9 +84,9 @@ def check_request():
         return None
     if _session_ok():
         return None
-    if wants_json() or header is not None or request.method in UNSAFE:
+    if wants_json() or header is not None or request.method in UNSAFE or request.endpoint in MACHINE_ENDPOINTS:
         response = current_app.make_response(({"error": "Unauthorized", "message":
-                                                "Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login."}, 401))
+                                                N_("Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login.")}, 401))
         response.headers["WWW-Authenticate"] = 'Bearer realm="mdc"'
         return response
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -197,7 +191,7 @@ def login():
             session.permanent = True
             return redirect(safe_next(request.form.get("next")), code=303)
         record_failure()
-        error = "That token is not right. It is the value of MDC_AUTH_TOKEN on the server."
+        error = N_("That token is not right. It is the value of MDC_AUTH_TOKEN on the server.")
     return render_template("login.html", error=error, next=request.values.get("next", "")), 401 if error else 200
 
 
@@ -209,12 +203,19 @@ def logout():
     except redis.RedisError as exc:
         log.warning("Redis unreachable (%s): session signed out in this browser only, not revoked", exc)
     session.clear()
-    flash("Signed out.", "ok")
+    flash(translate(N_("Signed out.")), "ok")  # the session keeps text, not a Message
     return redirect(url_for("auth.login") if token() else url_for("collect.index"), code=303)
 
 
 def init_app(app: Flask) -> None:
     settings = app.config["MDC_SETTINGS"]
+    exposed = settings.exposed_without_token()
+    if exposed:  # refuse rather than warn: the default (127.0.0.1) never trips this
+        raise SettingsError(
+            f"refusing to start: MDC_WEB_BIND={exposed} publishes the web app beyond this machine and "
+            "MDC_AUTH_TOKEN is empty, so anyone who can reach it could submit, cancel and delete. "
+            "Set MDC_AUTH_TOKEN (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+            "or set MDC_WEB_BIND=127.0.0.1.")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.cookie_secure, SESSION_COOKIE_NAME="mdc_session")
     if settings.trusted_proxies:

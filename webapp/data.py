@@ -10,14 +10,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import (
-    SORTS,
-    SOURCES,
-    Series,
-    interval_seconds,
-    is_intraday,
-    source_label,
-)
+from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, source_label
 
 from . import charts, exports, services
 from .errors import wants_json

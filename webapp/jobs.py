@@ -5,25 +5,9 @@ from __future__ import annotations
 import re
 
 import redis
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from collector import (
-    MAX_CLEANUP_DAYS,
-    SOURCES,
-    TABS,
-    ValidationError,
-    parse_bool,
-    parse_whole,
-)
+from collector import MAX_CLEANUP_DAYS, SOURCES, TABS, ValidationError, parse_bool, parse_whole
 
 from . import services
 from .auth import safe_next

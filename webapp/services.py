@@ -9,7 +9,7 @@ import time
 
 from flask import Flask, current_app
 
-from collector import Services, Settings, connect
+from collector import Services, Settings, SettingsError, connect
 
 _building = threading.Lock()  # gthread workers serve several requests at once
 
@@ -38,9 +38,20 @@ def get() -> Services:
 def _key_file_secret(settings: Settings) -> str:
     """A random key kept in data_dir, so every gunicorn worker and restart shares it.
 
-    The first worker writes it to a temporary file and renames that into place, so another
-    worker sees either no file or the whole key, never an empty one."""
+    The first worker writes it to a temporary file and links that into place, so another
+    worker sees either no file or the whole key, never an empty one, and all keep the first."""
     path = settings.data_dir / "secret_key"
+    try:
+        return _read_or_create_key(path)
+    except PermissionError as exc:  # typically a bind-mounted /data owned by root
+        raise SettingsError(
+            f"cannot write the session key file {path} ({exc.strerror}): make {settings.data_dir} writable "
+            f"by the user the web app runs as (uid {os.getuid()}; for a bind mount in compose: "
+            f"chown -R {os.getuid()} <host directory>), or set MDC_SECRET_KEY to a long random string "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')") from None
+
+
+def _read_or_create_key(path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".secret_key.{os.getpid()}.{threading.get_ident()}")
@@ -65,4 +76,4 @@ def _read_key(path, tries: int = 50) -> str:
         if key:
             return key
         time.sleep(0.02)
-    raise RuntimeError(f"{path} is empty: delete it (a new key is made at the next start) or set MDC_SECRET_KEY")
+    raise SettingsError(f"{path} is empty: delete it (a new key is made at the next start) or set MDC_SECRET_KEY")

@@ -15,27 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from collector.queue import Queue, Registry
 from collector.settings import Settings
 from collector.sources import SourceSet
-from collector.store import (
-    ACTIVE_STATUSES,
-    Database,
-    Job,
-    JobStatus,
-    Series,
-    SeriesStore,
-)
+from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Series, SeriesStore
 from collector.timespec import utcnow
 
 from . import incremental, lifecycle
 from .cleanup import MAX_CLEANUP_DAYS, CleanupResult, cleanup
 from .queries import JobQueries
-from .validation import (
-    MAX_SYMBOLS_PER_SUBMIT,
-    JobSpec,
-    ValidationError,
-    build_spec,
-    estimated_bars,
-    split_symbols,
-)
+from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_spec, estimated_bars, split_symbols
 
 log = logging.getLogger("mdc.jobs")
 
