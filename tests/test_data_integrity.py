@@ -9,6 +9,7 @@ import pytest
 
 from collector import ValidationError, connect
 from collector.store.models import JobStatus
+from tests.e2e import wait_alive
 from tests.helpers import (
     JSON,
     THREE_MONTHS,
@@ -56,8 +57,9 @@ def test_the_delete_button_says_why_it_is_disabled(client, db):
     assert "Cannot be deleted" not in other_kind and "/data/sim/AAPL/1h/delete?kind=bid" in other_kind
 
 
-def test_a_series_a_collector_is_writing_keeps_every_bar_its_job_counted(client, manager, collectors, db):
+def test_a_series_a_collector_is_writing_keeps_every_bar_its_job_counted(client, manager, collectors, db, settings):
     collectors.start("c1")
+    wait_alive(settings, {"c1"})  # a collector takes seconds to start on a busy machine
     job = client.post("/jobs", data={**THREE_MONTHS, "delay": "0.3"}, headers=JSON).get_json()
     running_on(manager, job["id"], "c1", done=1)
     assert client.post("/data/sim/AAPL/1m/delete", headers=JSON).status_code == 409

@@ -110,7 +110,7 @@ def test_an_unexpected_error_is_a_500_in_json_and_html_and_logged(broken_client,
     assert api.get_json() == {"error": "Internal Server Error",
                               "message": "Something went wrong on our side; it has been logged."}
     page = broken_client.get("/boom")
-    assert page.status_code == 500 and "<title>Internal Server Error" in page.get_data(as_text=True)
+    assert page.status_code == 500 and "<title>Server error" in page.get_data(as_text=True)
     assert "property object" not in page.get_data(as_text=True)
     record = next(r for r in caplog.records if r.name == "mdc.web")
     assert record.getMessage() == "unhandled error on GET /boom" and record.exc_info[0] is RuntimeError
