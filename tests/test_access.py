@@ -143,6 +143,7 @@ def test_wrong_sign_ins_past_the_limit_get_429_with_retry_after_across_workers(s
     assert signed_in(secured, "198.51.100.1").get("/jobs").status_code == 200  # another address is not held back
 
 
+@pytest.mark.usefixtures("french_catalog")
 def test_wrong_bearer_tokens_count_too(secured):
     script = secured.test_client()
     script.environ_base["REMOTE_ADDR"] = "203.0.113.8"
@@ -150,6 +151,19 @@ def test_wrong_bearer_tokens_count_too(secured):
         assert script.get("/jobs", headers={**JSON, "Authorization": f"Bearer guess-{i}"}).status_code == 401
     response = script.get("/jobs", headers={**JSON, "Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 429 and "Retry-After" in response.headers
+    french = script.get("/jobs", headers={**JSON, "Authorization": f"Bearer {TOKEN}", "Accept-Language": "fr"})
+    assert french.get_json()["message"].startswith("Trop de jetons erronés depuis votre adresse")
+
+
+def test_the_429_page_is_translated(make_pseudo_client):
+    from tests.pseudo import unwrapped
+
+    client = make_pseudo_client(auth_token=TOKEN)
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.10"
+    for i in range(10):
+        client.post("/login", data={"token": f"guess-{i}"})
+    page = client.post("/login", data={"token": "guess"})
+    assert page.status_code == 429 and unwrapped(page.get_data(as_text=True)) == []
 
 
 def test_a_signed_in_browser_is_not_held_back_by_a_guesser_at_its_address(secured):

@@ -140,8 +140,8 @@ def refuse_while_limited() -> None:
         return
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise TooManyRequests(f"Too many wrong tokens from your address: try again in {seconds} s.",
-                              retry_after=seconds)
+        raise TooManyRequests(N_("Too many wrong tokens from your address: try again in {seconds!s} s.",
+                                 seconds=seconds), retry_after=seconds)
 
 
 def record_failure() -> None:
