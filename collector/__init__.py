@@ -40,7 +40,7 @@ _API: dict[str, str] = {
     "INTERVALS": "collector.timespec", "PERIODS": "collector.timespec", "parse_when": "collector.timespec",
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
-    "parse_bool": "collector.parse", "parse_whole": "collector.parse",
+    "parse_bool": "collector.parse", "parse_whole": "collector.parse", "upper_ascii": "collector.parse",
     # messages a person reads: English text that the web app can show in French
     "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
     "join_messages": "collector.i18n",

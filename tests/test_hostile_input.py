@@ -128,3 +128,11 @@ def test_symbols_must_be_ascii_before_upper_casing(client, symbol):
     response = client.post("/jobs", data={**FORM, "symbol": symbol}, headers=JSON)
     assert response.status_code == 422
     assert "letters A-Z" in response.get_json()["errors"]["symbol"]
+
+
+def test_a_non_ascii_symbol_in_a_url_or_filter_is_never_read_as_another_ticker(client, db):
+    store_bars(db, sim_frame("SS"), symbol="SS")
+    assert client.get("/data/sim/SS/1h", headers=JSON).status_code == 200
+    assert client.get("/data/sim/%C3%9F/1h", headers=JSON).status_code == 404  # ß, not SS
+    assert client.get("/data?symbol=%C3%9F", headers=JSON).get_json()["total"] == 0
+    assert client.get("/data?symbol=s", headers=JSON).get_json()["total"] == 1

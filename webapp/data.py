@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, source_label
+from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, source_label, upper_ascii
 
 from . import charts, exports, services
 from .errors import wants_json
@@ -35,7 +35,7 @@ def _register_converter(state) -> None:
 def index():
     """The stored series, a page at a time, filtered by symbol and source, sortable; each with
     its gap counts once known (kept with the series, so the list never reads bars)."""
-    symbol = (request.args.get("symbol") or "").strip().upper()
+    symbol = upper_ascii((request.args.get("symbol") or "").strip())
     source = (request.args.get("source") or "").strip().lower()
     sort = request.args.get("sort") or "symbol"
     descending = request.args.get("dir") == "desc"

@@ -7,7 +7,7 @@ import re
 import redis
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from collector import MAX_CLEANUP_DAYS, SOURCES, TABS, ValidationError, parse_bool, parse_whole
+from collector import MAX_CLEANUP_DAYS, SOURCES, TABS, ValidationError, parse_bool, parse_whole, upper_ascii
 
 from . import services
 from .auth import safe_next
@@ -67,7 +67,7 @@ def index():
     if tab not in TABS:
         abort(422, f"Unknown tab {tab!r}: use one of {', '.join(TABS)}.")
     page = page_arg()
-    symbol = (request.args.get("symbol") or "").strip().upper() or None
+    symbol = upper_ascii((request.args.get("symbol") or "").strip()) or None
     source = (request.args.get("source") or "").strip().lower() or None
     if source and source not in SOURCES:
         abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")

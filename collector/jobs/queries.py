@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from collector.parse import upper_ascii
 from collector.store import ACTIVE_STATUSES, FINISHED_STATUSES, Database, Job, JobStatus, Page
 from collector.timespec import utcnow
 
@@ -42,7 +43,7 @@ class JobQueries:
         if tab != "all":
             conditions.append(Job.status.in_(TABS[tab].statuses))
         if symbol:
-            conditions.append(Job.symbol == symbol.upper())
+            conditions.append(Job.symbol == upper_ascii(symbol))
         if source:
             conditions.append(Job.source == source)
         with self.db.read() as session:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from collector.i18n import N_, Message
+from collector.parse import upper_ascii
 from collector.sources import SOURCES, Source
 from collector.sources.base import Request
 from collector.timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, shown, utcnow
@@ -61,7 +62,7 @@ def split_symbols(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for part in re.split(r"[,;\s]+", text or ""):
         if part:
-            seen[part.upper() if part.isascii() else part] = None
+            seen[upper_ascii(part)] = None
     return list(seen)
 
 

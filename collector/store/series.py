@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import asc, delete, desc, func, select, update
 
+from collector.parse import upper_ascii
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
 from .db import Database
@@ -50,7 +51,7 @@ class SeriesStore:
         """One page of the series matching the filters; symbol matches a prefix, case-insensitively."""
         conditions = []
         if symbol:
-            conditions.append(Series.symbol.startswith(symbol.upper(), autoescape=True))
+            conditions.append(Series.symbol.startswith(upper_ascii(symbol), autoescape=True))
         if source:
             conditions.append(Series.source == source)
         order = desc if descending else asc
