@@ -178,7 +178,8 @@ def cleanup():
     confirm = parse_bool(request.form.get("confirm")) is True
     try:
         if raw and days is None:
-            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,}; got {raw[:20]!r}."})
+            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,} "
+                                           f"(or 0 with confirm=yes); got {raw[:20]!r}."})
         result = svc.jobs.cleanup(days, confirm=confirm)
     except ValidationError as exc:
         if wants_json():

@@ -199,7 +199,8 @@ class JobManager(JobQueries):
         removes the whole finished history, so it needs `confirm`; ValidationError otherwise."""
         days = self.settings.retention_days if days is None else days
         if not 0 <= days <= MAX_CLEANUP_DAYS:
-            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,}."})
+            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,} "
+                                           "(or 0 with confirm=yes: every finished job)."})
         if days == 0 and not confirm:
             raise ValidationError({"days": "0 days removes every finished job, whatever its age: "
                                            "confirm it (confirm=yes, or --yes on the command line), or give 1 or more."})
