@@ -30,7 +30,8 @@ _API: dict[str, str] = {
     # jobs
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",
     "TABS": "collector.jobs", "ValidationError": "collector.jobs", "Submitted": "collector.jobs",
-    "CleanupResult": "collector.jobs", "MAX_CLEANUP_DAYS": "collector.jobs",
+    "CleanupResult": "collector.jobs", "AlreadyCurrent": "collector.jobs", "JOB_SORTS": "collector.jobs",
+    "MAX_CLEANUP_DAYS": "collector.jobs",
     # stored series
     "Database": "collector.store", "Series": "collector.store", "SeriesStore": "collector.store", "Page": "collector.store",
     "SeriesBusy": "collector.store",

@@ -6,6 +6,7 @@ formats whatever the language."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from babel.dates import format_date, format_skeleton, get_datetime_format
@@ -30,11 +31,13 @@ def thousands(value) -> str:
         return MISSING
 
 
-def price(value) -> str:
-    """At least two decimals, at most six, with the reader's separators."""
-    if value is None:
+def price(value, decimals: int | None = None) -> str:
+    """With the series' fixed number of decimals when given, else at least two and at most six;
+    the reader's separators."""
+    if value is None or value != value:  # None or NaN
         return MISSING
-    return format_decimal(float(value), format="#,##0.00####", locale=reader_locale())
+    pattern = "#,##0." + "0" * decimals if decimals else "#,##0" if decimals == 0 else "#,##0.00####"
+    return format_decimal(float(value), format=pattern, locale=reader_locale())
 
 
 def _unit(amount: int, unit: str) -> str:
@@ -116,6 +119,19 @@ def exact(when: datetime | None) -> str:
     return _datetime(when, seconds=True) if when else ""
 
 
+def iso(when: datetime | None) -> str:
+    return when.isoformat().replace("+00:00", "Z") if when else ""
+
+
+def stamp(when: datetime | None) -> str:
+    """'2024-03-01 14:30 UTC': a moment with its zone (a bare date at midnight UTC)."""
+    if when is None:
+        return "–"
+    if when.hour == when.minute == when.second == 0:
+        return when.strftime("%Y-%m-%d")
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def day(when: datetime | None) -> str:
     """A date alone at midnight, else date and time to the minute (job ranges)."""
     if when is None:
@@ -169,6 +185,12 @@ def eta(job) -> float | None:
     return spent / job.progress_done * max(0, job.progress_total - job.progress_done)
 
 
+def epoch_iso(epoch) -> str:
+    """Epoch seconds -> ISO 8601 UTC, for <time datetime> (never translated)."""
+    when = _from_epoch(epoch) if epoch is not None else None
+    return iso(when) if when else ""
+
+
 def percent(done, total) -> int:
     try:
         return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
@@ -193,5 +215,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         thousands=thousands, price=price, duration=duration, ago=ago, since=since, exact=exact, day=day,
         utc=utc, iso_date=iso_date, clock=clock, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
-        elapsed=elapsed, eta=eta, source_label=source_label, status_label=status_label)
-    app.jinja_env.globals.update(percent=percent)
+        elapsed=elapsed, eta=eta, source_label=source_label, status_label=status_label, iso=iso, stamp=stamp,
+        epoch_iso=epoch_iso)
+    app.jinja_env.globals.update(percent=percent, now_epoch=time.time)

@@ -1,7 +1,7 @@
 """series: the gap summary (method, count, missing) kept with the series
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30
 
 Computed from the bar times when first asked for and cleared when new bars arrive, so the
@@ -10,8 +10,8 @@ series list shows every series' gaps without reading its bars again.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
