@@ -27,10 +27,11 @@ NASTY = MARKUP + [
     "/\t/evil.example", "//evil.example", "https://evil.example", "\\\\evil", "javascript:alert(1)", "ß", "ＡＡＰＬ",
     "\x00", "%00", "%", "\ud7ff", "\U0001f600", "a" * 3000, ",,,;;;", "AAPL," * 60, "transient:²", "permanent:-1",
     "yes", "no", "true", "maybe", "desc", "all", "running", "bogus", "1h", "1mo", "custom", "ytd", "max",
+    "1,2", "1,²", f"1,{2**31}", "999999999999", ",".join(["1"] * 60),
 ]
 VALUES = st.one_of(st.sampled_from(NASTY), st.text(max_size=40))
 QUERY_NAMES = ["page", "start", "end", "tab", "symbol", "source", "sort", "dir", "range", "kind", "after", "next",
-               "period", "interval", "run"]
+               "period", "interval", "run", "ids"]
 FORM_NAMES = ["symbol", "source", "interval", "period", "start", "end", "delay", "kind", "fail", "adjusted",
               "what_to_show", "rth", "currency", "primary_exchange", "only_missing", "days", "confirm", "tab",
               "next", "token"]
@@ -141,6 +142,7 @@ def test_every_route_with_a_token_answers_hostile_input_without_a_5xx(secured_fu
 
 def test_the_fuzzer_covers_every_route(app):
     rules = rules_of(app)
-    assert {r.endpoint for r in rules} >= {"jobs.create", "jobs.detail", "jobs.cancel", "jobs.retry", "jobs.cleanup",
+    assert {r.endpoint for r in rules} >= {"job_actions.create", "jobs.detail", "job_actions.cancel", "job_actions.retry",
+                                           "job_actions.cleanup", "jobs.summary", "collect.hint",
                                            "data.index", "data.series", "data.export_csv", "data.export_parquet",
                                            "data_actions.delete", "collect.fields", "auth.login", "health.healthz"}

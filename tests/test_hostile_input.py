@@ -54,7 +54,8 @@ def test_a_long_unknown_zone_is_not_echoed_whole(client):
 def test_every_route_with_an_id_answers_404_past_2_63(app, client):
     client.post("/jobs", data=FORM, headers=JSON)
     routes = [r for r in app.url_map.iter_rules() if "<int:" in r.rule]
-    assert {r.endpoint for r in routes} >= {"jobs.detail", "jobs.live", "jobs.cancel", "jobs.retry"}
+    assert {r.endpoint for r in routes} >= {"jobs.detail", "jobs.live", "job_actions.cancel", "job_actions.retry",
+                                            "job_actions.dismiss"}
     for rule in routes:
         method = "POST" if "POST" in rule.methods else "GET"
         for bad in (TOO_BIG, TOO_BIG_FOR_POSTGRES, "99999999999999999999", "0", "١"):  # ١: an Arabic-Indic one, which int() reads
@@ -71,6 +72,13 @@ def test_unicode_digits_in_page_and_cleanup_days_are_422(client, value):
     assert client.get(f"/jobs?page={value}", headers=JSON).status_code == 422
     response = client.post("/jobs/cleanup", data={"days": value}, headers=JSON)
     assert response.status_code == 422 and "whole number" in response.get_json()["errors"]["days"]
+
+
+@pytest.mark.parametrize("ids", ["1,²", "١", f"1,{2**31}", "999999999999", "-1"])
+def test_job_ids_in_the_summary_line_are_ascii_and_in_range(client, ids):
+    client.post("/jobs", data=FORM, headers=JSON)
+    response = client.get("/jobs/summary", query_string={"ids": ids}, headers=JSON)
+    assert response.status_code == 422 and "ids must be 1 to 50 job numbers" in response.get_json()["message"]
 
 
 def test_sim_fail_with_a_unicode_digit_is_refused(make_app):
