@@ -99,11 +99,13 @@ class JobQueries:
     def active(self, limit: int = 3) -> tuple[list[Job], int]:
         """The oldest active jobs (running first) and how many are active in all."""
         with self.db.read() as session:
+            items = list(session.scalars(select(Job).where(Job.status.in_(ACTIVE_STATUSES))
+                                         .order_by(Job.status.desc(), Job.id).limit(limit)))
+            if len(items) < limit:  # all of them: no need to count (the banner asks every second)
+                return items, len(items)
             total = session.scalar(select(func.count()).select_from(Job)
                                    .where(Job.status.in_(ACTIVE_STATUSES))) or 0
-            items = session.scalars(select(Job).where(Job.status.in_(ACTIVE_STATUSES))
-                                    .order_by(Job.status.desc(), Job.id).limit(limit)).all()
-        return list(items), total
+        return items, total
 
     def recently_finished(self, seconds: float, limit: int, *, exclude: tuple[int, ...] = ()) -> list[Job]:
         """Jobs that finished in the last `seconds`, newest first (but for `exclude`).
