@@ -32,19 +32,21 @@ _API: dict[str, str] = {
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",
     "TABS": "collector.jobs", "ValidationError": "collector.jobs", "Submitted": "collector.jobs",
     "CleanupResult": "collector.jobs", "AlreadyCurrent": "collector.jobs", "JOB_SORTS": "collector.jobs",
+    "MAX_CLEANUP_DAYS": "collector.jobs",
     "JobFilter": "collector.jobs",
     # watchlists and their schedules
     "SCHEDULE_KINDS": "collector.schedules", "symbols_from_csv": "collector.schedules",
     "calendar_names": "collector.calendar", "DEFAULT_CALENDAR": "collector.calendar",
     # stored series
     "Database": "collector.store", "Series": "collector.store", "SeriesStore": "collector.store", "Page": "collector.store",
+    "SeriesBusy": "collector.store",
     "BAR_COLUMNS": "collector.store", "SORTS": "collector.store", "GapReport": "collector.store.gaps",
     # vocabulary: sources, intervals, periods, times, what people type
     "SOURCES": "collector.sources", "source_label": "collector.sources",
     "INTERVALS": "collector.timespec", "PERIODS": "collector.timespec", "parse_when": "collector.timespec",
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
-    "parse_bool": "collector.parse", "parse_whole": "collector.parse",
+    "parse_bool": "collector.parse", "parse_whole": "collector.parse", "upper_ascii": "collector.parse",
     # messages a person reads: English text that the web app can show in French
     "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
     "join_messages": "collector.i18n",

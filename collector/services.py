@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 
 from .jobs import JobManager, JobStats
-from .queue import Queue, QueueStats, Registry
+from .queue import FailedAttempts, Queue, QueueStats, Registry, WebSessions
 from .queue.client import redis_client
 from .schedules import WatchlistManager
 from .settings import Settings
@@ -30,6 +30,8 @@ class Services:
     series: SeriesStore
     job_stats: JobStats
     queue_stats: QueueStats
+    web_sessions: WebSessions
+    failed_attempts: FailedAttempts
     watchlists: WatchlistManager
 
     def close(self) -> None:
@@ -49,5 +51,6 @@ def connect(settings: Settings, role: str = "cli", *, db: Database | None = None
     # Only collectors fetch, so only their sources get the client that paces requests.
     sources = SourceSet(settings, redis=client if role == "collector" else None)
     jobs = JobManager(db, queue, settings, sources, registry)
+    attempts = FailedAttempts(client, settings.key_prefix, limit=settings.auth_failures_per_minute)
     return Services(settings, db, client, queue, registry, sources, jobs, jobs.series, JobStats(db), QueueStats(queue),
-                    WatchlistManager(jobs, settings))
+                    WebSessions(client, settings.key_prefix), attempts, WatchlistManager(jobs, settings))

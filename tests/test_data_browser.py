@@ -78,7 +78,13 @@ def test_chart_of_minute_bars_candles_crosshair_zoom_and_readable_labels(browser
         zoomed = int(page.locator("#chart svg").get_attribute("data-bars"))
         assert 0 < zoomed < 1950
         page.locator("#chart svg").hover()
-        page.mouse.wheel(0, 300)  # out again
+        page.mouse.wheel(0, 300)  # a plain wheel scrolls the page: the chart stays as it is
+        page.wait_for_timeout(500)
+        assert int(page.locator("#chart svg").get_attribute("data-bars")) == zoomed
+        page.locator("#chart svg").hover()
+        page.keyboard.down("Control")
+        page.mouse.wheel(0, 300)  # Ctrl + wheel: out again
+        page.keyboard.up("Control")
         page.wait_for_function(f"() => +document.querySelector('#chart svg').dataset.bars > {zoomed}")
         screenshots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshots / "data-series.png"))

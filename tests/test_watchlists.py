@@ -228,3 +228,16 @@ def test_cleanup_forgets_old_runs_without_jobs_but_keeps_the_newest_the_schedule
     manager.cleanup(7)
     assert [v.run.id for v in watchlists.runs(w.id)] == [newest.id]
     assert scheduler.tick() == []  # the slot it counts from is still known: nothing runs twice
+
+
+def test_a_run_that_would_pass_the_cap_on_active_jobs_is_skipped_and_says_why(services):
+    import dataclasses
+
+    from collector import connect
+
+    capped = connect(dataclasses.replace(services.settings, max_active_jobs=2), "cli", db=services.db)
+    w = capped.watchlists.create(TECH)
+    view = capped.watchlists.run_now(w.id)
+    assert view.run.status == "SKIPPED" and "MDC_MAX_ACTIVE_JOBS" in view.run.note
+    assert capped.jobs.counts()["PENDING"] == 0
+    capped.redis.close()

@@ -32,10 +32,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         jobs_bulk,
         metrics,
         monitor,
+        params,
         services,
         watchlists,
     )
 
+    app.url_map.converters["int"] = params.IdConverter  # before any route is added
     services.init_app(app)
     i18n.init_app(app)
     filters.init_app(app)

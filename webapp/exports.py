@@ -3,15 +3,16 @@
 CSV is streamed batch by batch (SeriesStore.iter_bars), so memory stays flat however
 many bars there are. Timestamps are ISO 8601 UTC ("2024-03-01T14:30:00Z"); prices are
 written with Python's shortest exact float repr, so the file parses back to the very same
-numbers. Parquet is written batch by batch into a spooled temporary file (spills to disk past
-16 MB) and sent from there, with typed columns and a UTC timestamp.
+numbers. Parquet is streamed too: each row group goes out as soon as it is written (typed
+columns, a UTC timestamp), so neither format builds the whole file before the first byte.
+Served by gunicorn's threaded workers (gunicorn.conf.py), a long export to a slow client is
+not cut by the worker timeout.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import tempfile
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -77,6 +78,13 @@ def _whole(values: np.ndarray):
 
 
 def parquet_response(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Response:
+    response = Response(parquet_chunks(store, series, start, end), mimetype=PARQUET_MIME)
+    response.headers.set("Content-Disposition", "attachment", filename=file_name(series, start, end, "parquet"))
+    return response
+
+
+def parquet_chunks(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Iterator[bytes]:
+    """The Parquet file in pieces: whatever the writer produced after each row group, then the footer."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -85,30 +93,43 @@ def parquet_response(store: SeriesStore, series: Series, start: int | None, end:
                         ("wap", pa.float64()), ("trades", pa.int64())],
                        metadata={"source": series.source, "symbol": series.symbol,
                                  "interval": series.interval, "kind": series.kind})
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-    with pq.ParquetWriter(spool, schema, compression="zstd") as writer:
+    sink = _Outbox()
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
         pending: list[tuple] = []
         for rows in store.iter_bars(series.id, start, end):
             pending.extend(rows)
-            if len(pending) >= PARQUET_ROW_GROUP:
-                writer.write_table(_table(pending, schema))
-                pending = []
+            while len(pending) >= PARQUET_ROW_GROUP:
+                writer.write_table(_table(pending[:PARQUET_ROW_GROUP], schema))
+                del pending[:PARQUET_ROW_GROUP]
+                yield sink.take()
         if pending:
             writer.write_table(_table(pending, schema))
-    size = spool.tell()
-    spool.seek(0)
-    response = Response(_read_and_close(spool), mimetype=PARQUET_MIME)
-    response.headers.set("Content-Disposition", "attachment", filename=file_name(series, start, end, "parquet"))
-    response.content_length = size
-    return response
+    yield sink.take()
 
 
-def _read_and_close(spool) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(1024 * 1024):
-            yield chunk
-    finally:
-        spool.close()
+class _Outbox(io.RawIOBase):
+    """A write-only file that keeps what was written until it is taken (sent)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
 
 
 def _table(rows: list[tuple], schema):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from babel.dates import format_date, format_skeleton, get_datetime_format
 from babel.lists import format_list
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_group_symbol
 from babel.units import format_unit
 from flask import Flask
 from flask_babel import gettext, pgettext
@@ -25,10 +26,19 @@ MISSING = "–"
 
 
 def thousands(value) -> str:
+    """A whole number with the reader's group separator. Python groups the digits and Babel
+    gives the separator once per locale: the banner formats dozens of numbers every second,
+    and Babel's format_decimal costs about fifty microseconds each."""
     try:
-        return format_decimal(int(value), locale=reader_locale())
+        number = int(value)
     except (TypeError, ValueError):
         return MISSING
+    return f"{number:,}".replace(",", _group_symbol(reader_locale()))
+
+
+@lru_cache(maxsize=16)
+def _group_symbol(locale) -> str:
+    return get_group_symbol(locale)
 
 
 def price(value, decimals: int | None = None) -> str:
@@ -41,7 +51,13 @@ def price(value, decimals: int | None = None) -> str:
 
 
 def _unit(amount: int, unit: str) -> str:
-    return format_unit(amount, f"duration-{unit}", length="short", locale=reader_locale())
+    return _unit_in(amount, unit, reader_locale())
+
+
+@lru_cache(maxsize=4096)
+def _unit_in(amount: int, unit: str, locale) -> str:
+    """'3 min' / '3 min'; cached: a few hundred amounts per unit and language ever occur."""
+    return format_unit(amount, f"duration-{unit}", length="short", locale=locale)
 
 
 def duration(seconds) -> str:
@@ -60,8 +76,13 @@ def duration(seconds) -> str:
         parts = [(hours + 24 * days, "hour"), (minutes, "minute")]
     else:
         parts = [(days, "day"), (hours, "hour")]
-    shown = [_unit(amount, unit) for amount, unit in parts if amount] or [_unit(0, parts[0][1])]
-    return format_list(shown, style="unit-narrow", locale=reader_locale())
+    shown = tuple(_unit(amount, unit) for amount, unit in parts if amount) or (_unit(0, parts[0][1]),)
+    return _joined(shown, reader_locale())
+
+
+@lru_cache(maxsize=4096)
+def _joined(parts: tuple[str, ...], locale) -> str:
+    return format_list(list(parts), style="unit-narrow", locale=locale)
 
 
 def age(seconds: float) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
-from collector import SOURCES, JobFilter, parse_whole
+from collector import SOURCES, JobFilter, parse_whole, upper_ascii
 
 from . import services
 from .auth import safe_next
 from .errors import wants_json
+from .params import MAX_ID
 from .serialize import job_to_dict
 
 bp = Blueprint("jobs_bulk", __name__)
@@ -18,13 +19,13 @@ bp = Blueprint("jobs_bulk", __name__)
 
 def job_filter(values) -> JobFilter:
     """The jobs list's filters from query or form values; 422 naming a bad one."""
-    symbol = (values.get("symbol") or "").strip().upper() or None
+    symbol = upper_ascii((values.get("symbol") or "").strip()) or None
     source = (values.get("source") or "").strip().lower() or None
     if source and source not in SOURCES:
         abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
     raw_run = (values.get("run") or "").strip()
     run_id = parse_whole(raw_run) if raw_run else None
-    if raw_run and (run_id is None or run_id < 1):
+    if raw_run and (run_id is None or not 1 <= run_id <= MAX_ID):
         abort(422, f"run must be a run number such as 12; got {raw_run[:20]!r}.")
     if symbol and len(symbol) > 32:
         abort(422, "A ticker symbol has at most 32 characters.")

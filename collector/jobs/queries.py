@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import asc, case, desc, func, select
 
+from collector.parse import upper_ascii
 from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Page
 from collector.timespec import utcnow
 
@@ -56,7 +57,7 @@ class JobFilter:
         if tab != "all":
             conditions.append(Job.status.in_(TABS[tab].statuses))
         if self.symbol:  # a prefix: "AA" finds AAPL
-            conditions.append(Job.symbol.startswith(self.symbol.upper(), autoescape=True))
+            conditions.append(Job.symbol.startswith(upper_ascii(self.symbol), autoescape=True))
         if self.source:
             conditions.append(Job.source == self.source)
         if self.run_id is not None:
@@ -135,9 +136,11 @@ class JobQueries:
         `outside_runs`, only jobs that are no part of a watchlist's run."""
         where = [Job.status.in_(ACTIVE_STATUSES)] + ([IN_NO_RUN] if outside_runs else [])
         with self.db.read() as session:
+            items = list(session.scalars(select(Job).where(*where).order_by(Job.status.desc(), Job.id).limit(limit)))
+            if len(items) < limit:  # all of them: no need to count (the banner asks every second)
+                return items, len(items)
             total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
-            items = session.scalars(select(Job).where(*where).order_by(Job.status.desc(), Job.id).limit(limit)).all()
-        return list(items), total
+        return items, total
 
     def recently_finished(self, seconds: float, limit: int, *, exclude: tuple[int, ...] = (),
                           outside_runs: bool = False) -> list[Job]:

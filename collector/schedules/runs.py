@@ -135,6 +135,10 @@ def start(jobs: JobManager, watchlist_id: int, slot: datetime, *, trigger: str, 
                 run.status = RunStatus.SKIPPED if blocking.status == RunStatus.WAITING else RunStatus.WAITING
                 run.note = (f"Skipped: run #{blocking.number} was already waiting." if run.status == RunStatus.SKIPPED
                             else f"Waits for run #{blocking.number} to finish.")
+            elif not _room(session, jobs, len(specs_and_problems[0])):
+                run.status = RunStatus.SKIPPED
+                run.note = (f"Skipped: its {len(specs_and_problems[0]):,} jobs would pass the {jobs.settings.max_active_jobs:,} "
+                            "pending or running jobs allowed at once (MDC_MAX_ACTIVE_JOBS).")
             session.add(run)
             session.flush()
             pairs = _submit(session, run, watchlist, *specs_and_problems) if run.status == RunStatus.STARTED else []
@@ -152,8 +156,9 @@ def start_waiting(jobs: JobManager, run: WatchlistRun) -> Started | None:
     watchlist = _get(jobs, run.watchlist_id)
     specs, problems = specs_for(jobs, watchlist)
     with jobs.db.write() as session:
-        if _lock(session, run.watchlist_id) is None or _going(session, run.watchlist_id, waiting_counts=False):
-            return None
+        if (_lock(session, run.watchlist_id) is None or _going(session, run.watchlist_id, waiting_counts=False)
+                or not _room(session, jobs, len(specs))):
+            return None  # waits on
         changed = session.execute(update(WatchlistRun).where(
             WatchlistRun.id == run.id, WatchlistRun.status == RunStatus.WAITING).values(
             status=RunStatus.STARTED, note=(run.note or "").replace("Waits for", "Waited for"))).rowcount
@@ -170,6 +175,12 @@ def _submit(session: Session, run: WatchlistRun, watchlist: Watchlist, specs: li
     run.total = len(watchlist.symbols)
     run.problems = problems
     return insert_new(session, specs, {"run_id": run.id, "watchlist_id": watchlist.id})
+
+
+def _room(session: Session, jobs: JobManager, adding: int) -> bool:
+    """Whether `adding` more jobs stay within MDC_MAX_ACTIVE_JOBS pending and running at once."""
+    active = session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE_STATUSES))) or 0
+    return active + adding <= jobs.settings.max_active_jobs
 
 
 def _get(jobs: JobManager, watchlist_id: int) -> Watchlist:

@@ -86,6 +86,8 @@
       if (Math.abs(to - from) >= 1) zoomTo(from, to);
     });
     svg.addEventListener("wheel", function (e) {
+      // Ctrl (or Cmd) + wheel zooms, as on maps; a plain wheel keeps scrolling the page.
+      if (!(e.ctrlKey || e.metaKey)) return;
       e.preventDefault();
       var i = slotAt(e.clientX), factor = e.deltaY < 0 ? 0.5 : 2;
       clearTimeout(wheelTimer);
