@@ -44,9 +44,14 @@ def create():
     return redirect(url_for("watchlists.detail", watchlist_id=watchlist.id), code=303)
 
 
-@bp.get("/watchlists/<int:watchlist_id>")
+# One rule for reading (GET) and editing (POST) a watchlist: with two rules on one path, an id
+# the converter refuses answers 405 instead of 404.
+@bp.route("/watchlists/<int:watchlist_id>", methods=["GET", "POST"])
 def detail(watchlist_id: int):
-    """Its schedule in plain words, its runs, and each symbol's last bar, currency, gaps and job."""
+    """Its schedule in plain words, its runs, and each symbol's last bar, currency, gaps and
+    job; POST changes it."""
+    if request.method == "POST":
+        return update(watchlist_id)
     svc = services.get()
     watchlist = _get(watchlist_id)
     page = page_arg()
@@ -66,7 +71,6 @@ def edit(watchlist_id: int):
     return render_template("watchlists/edit.html", **edit_context(values_of(watchlist), {}, watchlist=watchlist))
 
 
-@bp.post("/watchlists/<int:watchlist_id>")
 def update(watchlist_id: int):
     """Change a watchlist (same fields as creating one); a new schedule counts from now."""
     svc = services.get()
