@@ -37,7 +37,12 @@ DEFAULT_TEXTS: dict[int, Message] = {
 def wants_json() -> bool:
     """True when the client prefers JSON to HTML (curl -H 'Accept: application/json')."""
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    if best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]:
+        return True
+    # Werkzeug drops entries it cannot weigh ("application/json;q=2" parses as nothing): a header
+    # that names JSON and not HTML still asks for JSON.
+    raw = request.headers.get("Accept", "").lower()
+    return not request.accept_mimetypes and "application/json" in raw and "text/html" not in raw
 
 
 def _text(exc: HTTPException) -> str:
