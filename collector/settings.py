@@ -73,6 +73,12 @@ class Settings:
     """MDC_IB_RECONNECT_SECONDS: first reconnect delay; doubles up to 60 s."""
     ib_pacing_scale: float = 1.0
     """MDC_IB_PACING_SCALE: shrinks IB's pacing windows (0 < x <= 1); below 1 only for fakes and demos."""
+    quality_spike_sigmas: float = 10.0
+    """MDC_QUALITY_SPIKE_SIGMAS: a return this many robust spreads from the recent ones is a spike."""
+    quality_run_bars: int = 10
+    """MDC_QUALITY_RUN_BARS: this many bars in a row with identical prices, or without volume, are suspect."""
+    recollect_revised: bool = False
+    """MDC_RECOLLECT_REVISED: when the source revised a series' history, re-collect it at once."""
     secret_key: str = ""
     """MDC_SECRET_KEY: signs the web app's session cookie; empty means a key file in data_dir."""
     auth_token: str = ""
@@ -115,13 +121,15 @@ class Settings:
 
     def check(self) -> None:
         positive = ("cleanup_every_seconds", "heartbeat_seconds", "heartbeat_ttl_seconds", "claim_idle_seconds",
-                    "max_deliveries", "events_maxlen", "retention_days", "collectors")
+                    "max_deliveries", "events_maxlen", "retention_days", "collectors", "quality_spike_sigmas")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
         for name in ("ib_connect_timeout_seconds", "ib_request_timeout_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
+        if self.quality_run_bars < 2:
+            raise SettingsError(f"MDC_QUALITY_RUN_BARS must be 2 or more, got {self.quality_run_bars}")
         if not 0 < self.ib_pacing_scale <= 1:
             raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
         for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",

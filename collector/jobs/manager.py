@@ -22,6 +22,7 @@ from collector.store import (
     JobStatus,
     Series,
     SeriesStore,
+    ledger,
 )
 from collector.timespec import utcnow
 
@@ -161,6 +162,13 @@ class JobManager(JobQueries):
     def update_series(self, series: Series) -> Submitted:
         """A job from the series' last stored bar to now; ValidationError when it cannot be."""
         return self.create(incremental.update_spec(self.series, series, self.sources.get))
+
+    def recollect_series(self, series: Series) -> Submitted:
+        """The whole series again; when that job completes, a "revised" mark on it is cleared."""
+        submitted = self.create(incremental.recollect_spec(self.series, series, self.sources.get))
+        with self.db.write() as session:
+            ledger.set_recollect(session, series.id, submitted.job.id)
+        return submitted
 
     def fill_series(self, series: Series) -> tuple[list[Submitted], dict[str, str]]:
         """Jobs that fill the series' gaps, and why the source refuses the others."""

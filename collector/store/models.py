@@ -8,7 +8,7 @@ keeps the table small and the bulk upsert fast on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -16,11 +16,13 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -106,6 +108,7 @@ class Job(Base):
     rows_new: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_updated: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_unchanged: Mapped[int] = mapped_column(BigInteger, default=0)
+    suspect_bars: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # flagged by quality checks
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     collector: Mapped[str | None] = mapped_column(String(128))
@@ -159,6 +162,13 @@ class Series(Base):
     first_ts: Mapped[int | None] = mapped_column(BigInteger)
     last_ts: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime | None]
+    # "The source revised its history": the overlap check of an incremental job found stored
+    # bars that differ from what the source now sends. Cleared when `recollect_job_id` completes.
+    revised_at: Mapped[datetime | None]
+    revised_job_id: Mapped[int | None]
+    revised_bars: Mapped[int | None]
+    revised_from_ts: Mapped[int | None] = mapped_column(BigInteger)
+    recollect_job_id: Mapped[int | None]
 
     __table_args__ = (UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),)
 
@@ -175,6 +185,46 @@ class Bar(Base):
     volume: Mapped[float] = mapped_column(Float)
     wap: Mapped[float | None] = mapped_column(Float)
     trades: Mapped[int | None] = mapped_column(BigInteger)
+    # Quality checks that found the bar suspect, one bit each (collector.quality); 0 = clean.
+    flags: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     # Clustered on the key in SQLite: the upsert's lookups and range reads hit one b-tree.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # The partial index holds only suspect bars, so finding them costs nothing for clean series.
+    __table_args__ = (
+        Index("ix_bars_flagged", "series_id", "ts", sqlite_where=text("flags != 0"),
+              postgresql_where=text("flags != 0")),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class CorporateAction(Base):
+    """The ledger: a split or dividend of one symbol as one source reported it."""
+
+    __tablename__ = "corporate_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    symbol: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(12))  # "split" or "dividend"
+    ex_date: Mapped[date] = mapped_column(Date)
+    # Exchange-local midnight of ex_date (epoch s): intraday bars before it are "earlier".
+    starts_at: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float] = mapped_column(Float)  # split: new shares per old (4.0 = 4:1); dividend: amount
+    first_seen_at: Mapped[datetime]
+    first_seen_job_id: Mapped[int | None]
+
+    __table_args__ = (UniqueConstraint("source", "symbol", "kind", "ex_date", name="uq_corporate_action"),)
+
+
+class SeriesAction(Base):
+    """A ledger entry a series has been brought in line with (or had no earlier bars for)."""
+
+    __tablename__ = "series_actions"
+
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("corporate_actions.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[int | None]
+    method: Mapped[str] = mapped_column(String(12))  # "refetch", "ratio", "both" or "none"
+    bars: Mapped[int] = mapped_column(BigInteger, default=0)  # earlier bars whose values changed
+    kept: Mapped[int] = mapped_column(BigInteger, default=0)  # earlier bars nobody could bring in line
+    at: Mapped[datetime]

@@ -7,7 +7,6 @@ as in the `bars` table, except where a datetime is the natural answer (jobs, lis
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
@@ -17,7 +16,7 @@ from sqlalchemy import asc, delete, desc, func, select
 
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
-from .db import Database
+from .db import Database, driver_sql
 from .gaps import GapReport, find_gaps
 from .models import Bar, Job, Series
 from .paging import Page
@@ -80,6 +79,12 @@ class SeriesStore:
         with self.db.read() as session:
             lo, hi = session.execute(query).one()
         return lo, hi
+
+    def tail_start(self, sid: int, bars: int) -> int | None:
+        """Time of the `bars`-th newest bar (the oldest bar when there are fewer)."""
+        with self.db.read() as session:
+            stamps = session.scalars(select(Bar.ts).where(Bar.series_id == sid).order_by(Bar.ts.desc()).limit(bars)).all()
+        return stamps[-1] if stamps else None
 
     def page(self, sid: int, page: int, per_page: int) -> Page[tuple]:
         """The latest bars as tuples of BAR_COLUMNS, newest first, one page of them."""
@@ -201,7 +206,4 @@ def _range(start: int | None, end: int | None) -> list:
     return conditions
 
 def _param(sql: str, db: Database) -> str:
-    """Driver-level SQL with :name parameters for either driver."""
-    if db.dialect == "postgresql":
-        return re.sub(r":(\w+)", r"%(\1)s", sql)
-    return sql
+    return driver_sql(sql, db.dialect)

@@ -13,13 +13,16 @@ import time
 import redis
 from sqlalchemy.exc import DBAPIError
 
+from collector import notes
 from collector.jobs import JobManager, lifecycle
+from collector.quality import Rules
 from collector.queue import Entry
 from collector.settings import Settings
 from collector.sources import PermanentError, Source, TransientError
-from collector.sources.base import Chunk, Request
+from collector.sources.base import Chunk, Fetched, Request
 from collector.store import Job, JobStatus, is_outage, retry_db
 
+from .keeper import SeriesKeeper
 from .progress import Progress, backoff
 from .state import WorkerState
 
@@ -84,21 +87,37 @@ class JobRunner:
             retry_db(lambda: lifecycle.set_total(self.db, job.id, self.state.name, len(plan)))
         progress.total, progress.done = len(plan), first
         self._announce(job, progress, first, resumed_from)
+        keeper = self._keeper(job, source, progress)
+        writing = retry_db(keeper.start)
         for index in range(first, len(plan)):
             if self.state.stopping:
                 raise Stopping()
-            frame = self._fetch(source, request, plan[index], progress)
-            if index + 1 == len(plan):
-                self.end(entry, job, JobStatus.COMPLETED, None, progress, last_chunk=(frame, index + 1))
+            fetched = self._fetch(source, request, plan[index], progress)
+            if index == 0:
+                retry_db(lambda: keeper.check_overlap(fetched))
+            if index + 1 == len(plan) and not keeper.writes_apart(fetched):
+                self.end(entry, job, JobStatus.COMPLETED, None, progress, last_chunk=(fetched, index + 1), writing=writing)
                 return
-            saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.state.name, frame, index + 1))
-            progress.add(saved.counts)
+            saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.state.name, fetched, index + 1, writing))
+            progress.add(saved.counts, saved.suspect)
             progress.done = index + 1
-            progress.event(_chunk_message(progress, saved.counts), bars_written=saved.counts.written)
+            progress.event(_chunk_message(progress, saved.counts, saved.suspect), bars_written=saved.counts.written)
+            retry_db(keeper.bring_in_line)
             if saved.cancel_requested:
                 self.end(entry, job, JobStatus.CANCELLED, lifecycle.CANCELLED_ON_REQUEST, progress)
                 return
-        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # a plan of no chunks
+        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # no chunks left to write at the end
+
+    def _keeper(self, job: Job, source: Source, progress: Progress) -> SeriesKeeper:
+        settings = self.settings
+        recollect = None
+        if settings.recollect_revised:
+            def recollect(series):
+                return self.jobs.recollect_series(series).job.id
+        return SeriesKeeper(self.db, job, source, progress, self.state.name,
+                            fetch=lambda request, chunk: self._fetch(source, request, chunk, progress),
+                            retry=self._retrying, recollect=recollect,
+                            rules=Rules(settings.quality_spike_sigmas, settings.quality_run_bars))
 
     def _announce(self, job: Job, progress: Progress, first: int, resumed_from: str | None) -> None:
         name, total = self.state.name, progress.total
@@ -110,18 +129,24 @@ class JobRunner:
         log.info("job %s %s %s %s: %s at chunk %d of %d", job.id, job.symbol, job.source, job.interval,
                  "resuming" if first or resumed_from else "starting", first + 1, total)
 
-    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress):
+    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress) -> Fetched:
+        return Fetched.of(self._retrying(lambda: source.fetch(request, chunk, progress.waiting), progress))
+
+    def _retrying(self, call, progress: Progress | None = None):
+        """call(), retrying transient source errors with backoff (and saying so)."""
         attempt = 0
         while True:
             try:
-                return source.fetch(request, chunk, progress.waiting)
+                return call()
             except TransientError as exc:
                 attempt += 1
                 if attempt > self.settings.max_retries:
                     raise PermanentError(f"Gave up after {self.settings.max_retries} retries: {exc}") from exc
                 delay = exc.retry_after if exc.retry_after is not None else backoff(
                     attempt, self.settings.retry_base_seconds)
-                progress.event(f"{exc} Retrying in {delay:.0f} s (attempt {attempt} of {self.settings.max_retries}).")
+                if progress is not None:
+                    progress.event(f"{exc} Retrying in {delay:.0f} s "
+                                   f"(attempt {attempt} of {self.settings.max_retries}).")
                 self.sleep(delay)
 
     def sleep(self, seconds: float) -> None:
@@ -137,20 +162,22 @@ class JobRunner:
         self.end(entry, job, JobStatus.FAILED, f"Internal error ({type(exc).__name__}: {exc}).", progress)
 
     def end(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress, *,
-            last_chunk: tuple | None = None) -> None:
+            last_chunk: tuple | None = None, writing: lifecycle.Writing | None = None) -> None:
         """The one place a job ends: the final row (with the last chunk's bars, when given, in
         the same transaction), then its events and the ack in one round trip."""
-        ended = retry_db(lambda: lifecycle.end(self.db, job, self.state.name, status, error, last_chunk=last_chunk))
+        ended = retry_db(lambda: lifecycle.end(self.db, job, self.state.name, status, error, last_chunk=last_chunk,
+                                               writing=writing or lifecycle.Writing()))
         self.state.count(OUTCOME[ended.status])
         self.state.entry_done()  # the row is final: stop refreshing the claim before it is acked
         pipe = self.queue.redis.pipeline(transaction=False)
         if last_chunk is not None:
-            progress.add(ended.counts)
+            progress.add(ended.counts, ended.suspect)
             progress.done = last_chunk[1]
-            progress.event(_chunk_message(progress, ended.counts), bars_written=ended.counts.written, pipe=pipe)
+            progress.event(_chunk_message(progress, ended.counts, ended.suspect), bars_written=ended.counts.written,
+                           pipe=pipe)
         if ended.status == JobStatus.COMPLETED:
             message = (f"Completed: {progress.rows_new:,} new, {progress.rows_updated:,} updated, "
-                       f"{progress.rows_unchanged:,} unchanged bars.")
+                       f"{progress.rows_unchanged:,} unchanged bars{_suspect(progress.suspect)}.")
         else:
             message = error or lifecycle.CANCELLED_ON_REQUEST
         progress.event(message, state=ended.status, pipe=pipe)
@@ -196,6 +223,10 @@ class JobRunner:
             self.unacked.pop(0)
 
 
-def _chunk_message(progress: Progress, counts) -> str:
+def _chunk_message(progress: Progress, counts, suspect: int) -> str:
     return (f"Chunk {progress.done} of {progress.total}: {counts.new:,} new, "
-            f"{counts.updated:,} updated, {counts.unchanged:,} unchanged.")
+            f"{counts.updated:,} updated, {counts.unchanged:,} unchanged{_suspect(suspect)}.")
+
+
+def _suspect(count: int) -> str:
+    return f"; {notes.suspect_text(count)}" if count else ""
