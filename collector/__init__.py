@@ -10,6 +10,7 @@ The packages behind it (store, queue, jobs, worker, sources) can move freely.
     services.queue.events(job_id)            # progress events; last_events for many jobs
     services.series.list(symbol="AA")        # stored series: bars, gaps, exports' batches
     services.job_stats.summary()             # figures about jobs; queue_stats about Redis
+    read_bars("AAPL", "1d", source="yahoo", adjust="splits", resample="1w")   # a pandas DataFrame
 
 Names are imported on first use, so `python -m collector check` does not load pandas.
 """
@@ -40,6 +41,11 @@ _API: dict[str, str] = {
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
     "parse_bool": "collector.parse", "parse_whole": "collector.parse",
+    # reading the data: pandas frames, adjusted for splits and dividends, resampled by session
+    "read_bars": "collector.reading", "series_frames": "collector.reading",
+    "check_adjust": "collector.frames", "check_resample": "collector.frames", "resample_targets": "collector.frames",
+    # trust: quality checks, splits and dividends
+    "CHECK_LABELS": "collector.notes", "flag_names": "collector.quality", "ratio_text": "collector.corporate",
 }
 
 __all__ = sorted(_API)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from fractions import Fraction
+from typing import Callable
 
 import numpy as np
 
@@ -77,25 +78,46 @@ def ratio_text(value: float) -> str:
     return f"{fraction.numerator}:{fraction.denominator}"
 
 
-def factors(ts: np.ndarray, close: np.ndarray, entries: list[LedgerEntry], kinds: frozenset[str],
-            daily: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers (for prices, for volume) that put bars at `ts` (sorted epoch seconds, their
-    closes as stored) on the basis after every entry of `kinds`."""
-    price = np.ones(ts.size, dtype=np.float64)
-    volume = np.ones(ts.size, dtype=np.float64)
-    chosen = sorted((e for e in entries if e.kind in kinds), key=lambda e: e.boundary(daily))
-    for entry in chosen:
-        if entry.kind == SPLIT:
-            earlier = int(np.searchsorted(ts, entry.boundary(daily), side="left"))
-            price[:earlier] /= entry.value
-            volume[:earlier] *= entry.value
-    # A dividend's amount is per share of today's basis: compare it with the split-adjusted
-    # close before its ex-date, never with one already reduced by later dividends.
-    split_close = close * price
-    for entry in chosen:
-        if entry.kind != DIVIDEND:
-            continue
-        earlier = int(np.searchsorted(ts, entry.boundary(daily), side="left"))
-        if earlier and split_close[earlier - 1] > entry.value > 0:
-            price[:earlier] *= 1 - entry.value / split_close[earlier - 1]
-    return price, volume
+@dataclass(frozen=True)
+class Adjustment:
+    """Multipliers that put bars on the basis after a set of ledger entries.
+
+    A bar at `ts` is multiplied by the product of the entries whose boundary lies after it;
+    built once per series (a few entries), applied to any batch of bars with one search.
+    """
+
+    boundaries: np.ndarray  # sorted
+    price_after: np.ndarray  # price_after[k]: product for bars before boundaries[k:] (len + 1)
+    volume_after: np.ndarray
+
+    @classmethod
+    def build(cls, entries: list[LedgerEntry], kinds: frozenset[str], daily: bool,
+              close_before: Callable[[int], float | None]) -> "Adjustment":
+        """`close_before(t)`: the stored close of the last bar before time t, or None."""
+        chosen = sorted((e for e in entries if e.kind in kinds), key=lambda e: e.boundary(daily))
+        bounds = np.array([e.boundary(daily) for e in chosen], dtype=np.int64)
+        price = np.ones(len(chosen))
+        volume = np.ones(len(chosen))
+        for i, entry in enumerate(chosen):
+            if entry.kind == SPLIT:
+                price[i], volume[i] = 1 / entry.value, entry.value
+                continue
+            before = close_before(int(bounds[i]))
+            # the amount is per share of today's basis: compare it with the close on that basis
+            later_splits = np.prod([1 / e.value for e in chosen if e.kind == SPLIT and e.boundary(daily) >= bounds[i]])
+            if before is not None and before * later_splits > entry.value > 0:
+                price[i] = 1 - entry.value / (before * later_splits)
+        suffix = np.ones(len(chosen) + 1)
+        suffix_volume = np.ones(len(chosen) + 1)
+        suffix[:-1] = np.cumprod(price[::-1])[::-1]
+        suffix_volume[:-1] = np.cumprod(volume[::-1])[::-1]
+        return cls(bounds, suffix, suffix_volume)
+
+    @property
+    def empty(self) -> bool:
+        return self.boundaries.size == 0
+
+    def factors(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(price, volume) multipliers for bars at `ts`."""
+        k = np.searchsorted(self.boundaries, ts, side="right")
+        return self.price_after[k], self.volume_after[k]

@@ -60,7 +60,7 @@ class Bars:
         return cls(ts, *cols, volume)
 
 
-def names(flags: int) -> list[str]:
+def flag_names(flags: int) -> list[str]:
     """The checks whose bits are set."""
     return [name for name, bit in CHECKS.items() if flags & bit]
 

@@ -41,7 +41,8 @@ def evening(day: date) -> datetime:
 
 
 def update(client, path: str) -> dict:
-    response = client.post(f"/data/yahoo/{path}/update", headers=JSON)
+    series, _, query = path.partition("?")
+    response = client.post(f"/data/yahoo/{series}/update{'?' + query if query else ''}", headers=JSON)
     assert response.status_code == 201, response.get_json()
     return finished(client, response.get_json()["id"])
 
@@ -66,7 +67,10 @@ def test_a_split_brings_every_earlier_daily_bar_to_the_new_basis(client, collect
     assert note in messages(job)
     assert not [m for m in messages(job) if "revised its history" in m]  # the split explains the overlap
     series = client.get("/data/yahoo/NVDA/1d", headers=JSON).get_json()
-    assert [a["text"] for a in series["actions"]] == [note]
+    splits = [a for a in series["actions"] if a["kind"] == "split"]
+    assert [(a["text"], a["in_prices"]) for a in splits] == [(note, True)]
+    dividends = [a for a in series["actions"] if a["kind"] == "dividend"]  # the fake's 2026-06-15 one
+    assert [(a["ex_date"], a["in_prices"]) for a in dividends] == [("2026-06-15", False)]
     assert series["revised"] is None and series["suspect_bars"] == 0
 
     again = update(client, "NVDA/1d")  # nothing new: no second re-adjustment

@@ -6,8 +6,6 @@ data_actions.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, abort, make_response, render_template, request
 
 from collector import (
@@ -16,14 +14,15 @@ from collector import (
     Series,
     interval_seconds,
     is_intraday,
+    resample_targets,
     source_label,
 )
 
-from . import charts, exports, services
+from . import chart_marks, charts, exports, services
 from .errors import wants_json
-from .params import page_arg, range_args
-from .serialize import iso
+from .params import page_arg, range_args, transform_args
 from .series_args import SERIES, IntervalConverter, find_series, series_url
+from .series_json import action_dict, gaps_dict, quality_dict, series_dict
 
 bp = Blueprint("data", __name__)
 
@@ -48,11 +47,13 @@ def index():
         abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
     if sort not in SORTS:
         abort(422, f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
-    rows = services.get().series.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending)
+    store = services.get().series
+    rows = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending)
+    suspect = store.suspect_counts()
     if wants_json():
-        return {"series": [series_dict(s) for s in rows]}
+        return {"series": [series_dict(s, suspect.get(s.id, 0)) for s in rows]}
     return render_template("data/index.html", rows=rows, symbol=symbol, source=source, sort=sort,
-                           descending=descending, sources=SOURCES)
+                           descending=descending, sources=SOURCES, suspect=suspect)
 
 
 @bp.get(SERIES + "/gaps")
@@ -63,6 +64,13 @@ def gaps(source: str, symbol: str, interval: str):
     if wants_json():
         return gaps_dict(report)
     return render_template("data/_gaps_cell.html", s=s, report=report)
+
+
+@bp.get(SERIES + "/quality")
+def quality(source: str, symbol: str, interval: str):
+    """What the quality checks found in one series, as JSON (times capped per check)."""
+    s = find_series(source, symbol, interval)
+    return quality_dict(services.get().series.quality(s))
 
 
 @bp.get(SERIES)
@@ -76,8 +84,10 @@ def series(source: str, symbol: str, interval: str):
         abort(422, f"Unknown range {request.args['range']!r}: use one of {', '.join(RANGES)}, or start and end.")
     target = request.headers.get("HX-Target") if request.htmx else None
     if wants_json():
-        data = series_dict(s)
-        data["gaps"] = gaps_dict(svc.series.gaps(s))
+        report = svc.series.quality(s)
+        data = series_dict(s, report.suspect)
+        data.update(gaps=gaps_dict(svc.series.gaps(s)), quality=quality_dict(report),
+                    actions=[action_dict(a) for a in svc.series.actions(s)])
         return data
     if target == "bars":
         response = make_response(render_template("data/_bars.html", s=s, bars=svc.series.page(s.id, page, PER_PAGE)))
@@ -90,7 +100,8 @@ def series(source: str, symbol: str, interval: str):
             response = make_response(render_template(
                 "data/series.html", s=s, kinds=svc.series.find(s.source, s.symbol, s.interval),
                 report=svc.series.gaps(s), bars=svc.series.page(s.id, page, PER_PAGE),
-                jobs=jobs, jobs_total=jobs_total, **chart))
+                jobs=jobs, jobs_total=jobs_total, quality=svc.series.quality(s),
+                actions=svc.series.actions(s), resample_choices=resample_targets(s.interval), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
     return response
@@ -101,7 +112,7 @@ def export_csv(source: str, symbol: str, interval: str):
     """The series (or a date range of it) as CSV, streamed."""
     s = find_series(source, symbol, interval)
     start, end = range_args()
-    return exports.csv_response(services.get().series, s, start, end)
+    return exports.csv_response(services.get().series, s, start, end, *transform_args(s.interval))
 
 
 @bp.get(SERIES + ".parquet")
@@ -109,7 +120,7 @@ def export_parquet(source: str, symbol: str, interval: str):
     """The series (or a date range of it) as Parquet."""
     s = find_series(source, symbol, interval)
     start, end = range_args()
-    return exports.parquet_response(services.get().series, s, start, end)
+    return exports.parquet_response(services.get().series, s, start, end, *transform_args(s.interval))
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -127,26 +138,12 @@ def chart_context(s: Series) -> dict:
         chosen = "custom"
     lo = start if start is not None else (s.first_ts or 0)
     hi = end if end is not None else (s.last_ts or 0) + interval_seconds(s.interval)
-    data = charts.load(services.get().series, s.id, s.interval, lo, hi)
+    store = services.get().series
+    data = charts.load(store, s.id, s.interval, lo, hi)
     label = f"{s.symbol} {s.interval} {s.kind} ({source_label(s.source)})"
-    return {"chart": charts.render(data, label), "chart_data": data, "chosen": chosen, "ranges": RANGES,
+    chart = charts.render(data, label)
+    marks = store.suspect_marks(s.id, data.start, data.end) if data.mode != "empty" else []
+    chart = chart_marks.add_quality_layer(chart, data, marks)
+    return {"chart": chart, "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": RANGES,
             "start_text": request.args.get("start", ""), "end_text": request.args.get("end", ""),
             "intraday": is_intraday(s.interval)}
-
-
-def series_dict(s: Series) -> dict:
-    return {"source": s.source, "symbol": s.symbol, "interval": s.interval, "kind": s.kind,
-            "bars": s.bar_count, "first": iso(_dt(s.first_ts)), "last": iso(_dt(s.last_ts)),
-            "updated_at": iso(s.updated_at), "url": series_url(s),
-            "csv": series_url(s, "data.export_csv"), "parquet": series_url(s, "data.export_parquet")}
-
-
-def gaps_dict(report) -> dict:
-    return {"method": report.method, "description": report.description, "count": report.count,
-            "missing": report.missing, "unit": report.unit,
-            "largest": [{"start": iso(g.start_dt), "end": iso(g.end_dt), "missing": g.missing}
-                        for g in report.largest()]}
-
-
-def _dt(epoch: int | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)

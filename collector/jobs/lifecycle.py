@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from collector.corporate import LedgerEntry
 from collector.quality import Rules
 from collector.sources.base import Fetched
-from collector.store import Database, Job, JobStatus, UpsertCounts, ledger
+from collector.store import Database, Job, JobStatus, UpsertCounts, chunks, ledger
 from collector.store.chunks import SeriesKey, Written, write_chunk
 from collector.store.models import ACTIVE_STATUSES
 from collector.timespec import utcnow
@@ -114,12 +114,18 @@ def save_rewrite(db: Database, job: Job, collector: str, fetched: Fetched | pd.D
 
 
 def bring_in_line(db: Database, job: Job, collector: str, series_id: int, entry: LedgerEntry, *, method: str,
-                  bars: int, kept: int = 0, rescale: tuple[int, int] | None = None) -> int:
+                  bars: int, kept: int = 0, rescale: tuple[int, int] | None = None,
+                  recheck: tuple[int, int] | None = None, writing: Writing = Writing()) -> int:
     """Record that the series is in line with a ledger entry; with `rescale` (a range of
     earlier bars), divide them by the split's ratio in the same transaction, so a resumed job
-    never does it twice. Returns the bars rescaled. Raises LostJob when the job is not ours."""
+    never does it twice; with `recheck`, check the bars of that range (and just after it)
+    again, their prices having changed. Returns the bars rescaled. Raises LostJob when the
+    job is not ours."""
     with db.write() as session:
         rescaled = ledger.rescale(session, series_id, rescale[0], rescale[1], entry.value) if rescale else 0
+        if recheck is not None:
+            key = SeriesKey(job.source, job.symbol, job.interval, job.kind)
+            chunks.recheck(session, series_id, key, recheck[0], recheck[1], writing.rules)
         ledger.mark_applied(session, series_id, entry, job.id, method, bars + rescaled, kept)
         if not session.execute(_owned(job.id, collector).values(collector=collector)).rowcount:
             session.rollback()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from collector import quality
@@ -74,6 +75,29 @@ def flag_chunk(session: Session, sid: int, key: SeriesKey, frame, rules: quality
     gained = theirs & ~old
     _update(conn, _ADD, sid, np.array([row[0] for row in before + after], dtype=np.int64), gained)
     return int(np.count_nonzero(mine))
+
+
+def recheck(session: Session, sid: int, key: SeriesKey, lo: int, hi: int, rules: quality.Rules,
+            batch: int = 20_000) -> None:
+    """Check the stored bars of [lo, hi) again, and the CONTEXT_BARS after it, after their
+    prices changed underneath (a split applied to them): flags are set anew, not only added."""
+    conn = session.connection()
+    after = conn.exec_driver_sql(_sql("SELECT ts FROM bars WHERE series_id = :sid AND ts >= :hi ORDER BY ts "
+                                      "LIMIT 1 OFFSET :n", conn), {"sid": sid, "hi": hi, "n": quality.CONTEXT_BARS}).first()
+    stop = after[0] + 1 if after else 2**62
+    sql = _sql("SELECT ts, open, high, low, close, volume FROM bars WHERE series_id = :sid AND ts >= :lo "
+               "AND ts < :hi ORDER BY ts LIMIT :n", conn)
+    while True:
+        rows = conn.exec_driver_sql(sql, {"sid": sid, "lo": lo, "hi": stop, "n": batch}).fetchall()
+        if not rows:
+            return
+        table = np.array(rows, dtype=np.float64)
+        frame = pd.DataFrame(table[:, 1:], columns=["open", "high", "low", "close", "volume"],
+                             index=pd.to_datetime(table[:, 0].astype(np.int64), unit="s", utc=True))
+        flag_chunk(session, sid, key, frame, rules)
+        if len(rows) < batch:
+            return
+        lo = int(rows[-1][0]) + 1
 
 
 def _update(conn, sql: str, sid: int, ts: np.ndarray, flags: np.ndarray) -> None:

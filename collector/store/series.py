@@ -14,10 +14,14 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import asc, delete, desc, func, select
 
+from collector.corporate import LedgerEntry
+from collector.notes import action_text, in_line_text
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
+from . import findings, ledger
 from .db import Database, driver_sql
 from .gaps import GapReport, find_gaps
+from .ledger import Applied
 from .models import Bar, Job, Series
 from .paging import Page
 
@@ -26,6 +30,15 @@ SORTS = {"symbol": Series.symbol, "source": Series.source, "interval": Series.in
          "kind": Series.kind, "bars": Series.bar_count, "first": Series.first_ts,
          "last": Series.last_ts, "collected": Series.updated_at}
 STREAM_BATCH_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """A split or dividend that speaks for a series, and what the series did about it."""
+
+    entry: LedgerEntry
+    text: str
+    applied: Applied | None  # None: the stored prices do not include it (the read side can)
 
 
 @dataclass(frozen=True)
@@ -127,11 +140,14 @@ class SeriesStore:
                 return
             lo = rows[-1][0] + 1
 
-    def times(self, sid: int) -> np.ndarray:
-        """Every bar time of the series, sorted (int64 epoch seconds)."""
+    def times(self, sid: int, start: int | None = None, end: int | None = None) -> np.ndarray:
+        """Bar times of the series (start <= ts < end, either optional), sorted (int64 epoch seconds)."""
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
         with self.db.read() as session:
             rows = session.connection().exec_driver_sql(
-                _param("SELECT ts FROM bars WHERE series_id = :sid ORDER BY ts", self.db), {"sid": sid}).fetchall()
+                _param("SELECT ts FROM bars WHERE series_id = :sid AND ts >= :lo AND ts < :hi ORDER BY ts", self.db),
+                {"sid": sid, "lo": lo, "hi": hi}).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def buckets(self, sid: int, start: int, end: int, n: int) -> Buckets:
@@ -184,6 +200,34 @@ class SeriesStore:
             removed = session.execute(delete(Bar).where(Bar.series_id == sid)).rowcount or 0
             session.execute(delete(Series).where(Series.id == sid))
         return removed
+
+    def quality(self, series: Series) -> findings.QualityReport:
+        """What the quality checks found in the series (exact counts, capped times)."""
+        return findings.report(self.db, series.id)
+
+    def suspect_counts(self) -> dict[int, int]:
+        """Suspect bars per series id, for the list."""
+        return findings.suspect_counts(self.db)
+
+    def suspect_marks(self, sid: int, start: int, end: int) -> list[tuple[int, int]]:
+        """(time, flags) of the suspect bars in a range, for the chart."""
+        return findings.marks(self.db, sid, start, end)
+
+    def actions(self, series: Series) -> list[ActionView]:
+        """The splits and dividends in the ledger for the series' symbol, newest first."""
+        with self.db.read() as session:
+            entries = ledger.entries(session, series.source, series.symbol)
+            applied = {a.entry.id: a for a in ledger.applied(session, series.id)}
+        views = []
+        for entry in reversed(entries):
+            mark = applied.get(entry.id)
+            if mark is not None and mark.method != "none":
+                text = in_line_text(entry, mark.method, mark.bars, mark.kept, mark.job_id)
+            else:
+                text = action_text(entry)
+                text = text[0].upper() + text[1:] + "."
+            views.append(ActionView(entry, text, mark))
+        return views
 
     def gaps(self, series: Series) -> GapReport:
         """The gap report of a series, cached until the series changes (a write moves its

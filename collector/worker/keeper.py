@@ -167,7 +167,7 @@ class SeriesKeeper:
         if not refetched and not older:  # the job's own range holds every earlier bar
             lifecycle.bring_in_line(self.db, self.job, self.collector, series.id, entry, method="none", bars=0)
             return
-        updated, checked = self._refetch(refetched)
+        updated, checked = self._refetch(series.id, refetched)
         rescale = None
         method = "refetch" if refetched else "none"
         if older and entry.kind == corporate.SPLIT and (updated or not checked):
@@ -176,16 +176,22 @@ class SeriesKeeper:
             method = "already"
         kept = self._count(series.id, older) if older and rescale is None and method != "already" else 0
         rescaled = lifecycle.bring_in_line(self.db, self.job, self.collector, series.id, entry, method=method,
-                                           bars=updated, kept=kept, rescale=rescale)
+                                           bars=updated, kept=kept, rescale=rescale,
+                                           recheck=(ranges[0][0], ranges[-1][1]), writing=lifecycle.Writing(self.rules))
         self.progress.event(notes.in_line_text(entry, method, updated + rescaled, kept, self.job.id))
 
-    def _refetch(self, ranges: list[tuple[int, int]]) -> tuple[int, int]:
-        """Fetch the ranges again and write them; (bars whose values changed, bars fetched)."""
+    def _refetch(self, sid: int, ranges: list[tuple[int, int]]) -> tuple[int, int]:
+        """Fetch the ranges again and rewrite the bars stored there (never adding others);
+        (bars whose values changed, bars fetched)."""
         updated = checked = 0
+        store = SeriesStore(self.db)
         for lo, hi in ranges:
             request = Request(self.job.symbol, self.job.interval, _dt(lo), _dt(hi), dict(self.job.options or {}))
             for chunk in self.source.plan(request):
                 fetched = self.fetch(request, chunk)
+                stored = store.times(sid, int(chunk.start.timestamp()), int(chunk.end.timestamp()))
+                stamps = pd.DatetimeIndex(fetched.bars.index).as_unit("s").asi8
+                fetched = Fetched(fetched.bars[np.isin(stamps, stored)], fetched.actions)
                 written = lifecycle.save_rewrite(self.db, self.job, self.collector, fetched,
                                                  lifecycle.Writing(self.rules))
                 updated += written.counts.updated
@@ -205,7 +211,13 @@ def _differing(rows: list, fetched: pd.DataFrame, pending: list[LedgerEntry], da
     stored = np.array(rows, dtype=np.float64)
     ts = stored[:, 0].astype(np.int64)
     fresh = fetched.reindex(pd.to_datetime(ts, unit="s", utc=True).as_unit(fetched.index.unit))
-    price, volume = corporate.factors(ts, stored[:, 4], pending, corporate.KINDS, daily)
+    closes = stored[:, 4]
+
+    def close_before(moment: int) -> float | None:
+        k = int(np.searchsorted(ts, moment, side="left"))
+        return float(closes[k - 1]) if k else None
+
+    price, volume = corporate.Adjustment.build(pending, corporate.KINDS, daily, close_before).factors(ts)
     slack = np.where(price != 1, ADJUSTED_SLACK, 0.0)
     differ = np.zeros(ts.size, dtype=bool)
     for i, name in enumerate(("open", "high", "low", "close"), start=1):
