@@ -143,6 +143,11 @@ class YahooFake:
         correcting its history)."""
         self.market.revisions.setdefault(ticker, []).append((int(start.timestamp()), int(end.timestamp()), factor))
 
+    def serve_bad(self, ticker: str, interval: str, ts: int, **values: float) -> None:
+        """Serve these values for one bar (Yahoo's interval name, its timestamp as it sends it),
+        like a glitch in Yahoo's data: a price 100x off, a high below the close, ..."""
+        self.market.bad[(ticker, interval, ts)] = values
+
     def add_dividend(self, ticker: str, day: date, amount: float) -> None:
         """A dividend (amount per share on today's basis); replaces the default one."""
         self.market.dividends.setdefault(ticker, []).append((day, float(amount)))

@@ -120,6 +120,7 @@ class Market:
     splits: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
     dividends: dict[str, list[tuple[date, float]]] = field(default_factory=dict)  # amount on today's basis
     revisions: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)  # [from, to) times a factor
+    bad: dict[tuple[str, str, int], dict[str, float]] = field(default_factory=dict)  # values served instead
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -150,6 +151,7 @@ class Market:
         ahead = self.ahead(ticker, ts)
         out = {k: v[k] * ahead for k in ("open", "high", "low", "close")}
         out["volume"] = v["volume"] // int(ahead) if ahead >= 1 and ahead == int(ahead) else round(v["volume"] / ahead)
+        out.update(self.bad.get((ticker, interval, ts), {}))
         out["adjclose"] = out["close"] * self.dividend_factor(ticker, ts)
         return out
 
