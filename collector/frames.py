@@ -187,7 +187,7 @@ def transform(batches: Iterable[pd.DataFrame], adjustment: Adjustment | None,
 
 
 def _index(epochs: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(pd.to_datetime(epochs.astype(np.int64), unit="s", utc=True), name="ts")
+    return pd.DatetimeIndex(pd.to_datetime(epochs.astype(np.int64), unit="s", utc=True), name="ts").as_unit("ns")
 
 
 def _empty() -> pd.DataFrame:
