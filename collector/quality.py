@@ -116,11 +116,8 @@ def _calendar_flags(ts: np.ndarray, interval: str, method: str, extended: bool) 
             days, _, _ = calendar.sessions(int(ts.min()), int(ts.max()))
             return off, ~np.isin(ts // calendar.DAY, days)
         return off, none
-    if method == "sim":
-        expected = np.isin(ts, calendar.sim_bar_times(interval, pd.Timestamp(int(ts.min()), unit="s", tz="UTC"),
-                                                      pd.Timestamp(int(ts.max()) + 1, unit="s", tz="UTC")))
-        off = ~expected & (ts % step != 0)
-        return off, ~expected & ~off
+    if method == "sim":  # its bars sit on a grid from 1970 (calendar.sim_bar_times)
+        return ts % step != 0, ~calendar.sim_trading(ts)
     if method == "nyse":
         _, opens, closes = calendar.sessions(int(ts.min()) - calendar.DAY, int(ts.max()) + calendar.DAY)
         if opens.size == 0:

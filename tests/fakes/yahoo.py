@@ -27,7 +27,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -134,23 +134,11 @@ class YahooFake:
         adjusted for the splits and dividends up to it."""
         self.market.now = moment
 
-    def add_split(self, ticker: str, day: date, ratio: float) -> None:
-        """A split of `ratio` new shares per old one, in force from `day` (the ex-date)."""
-        self.market.splits.setdefault(ticker, []).append((day, float(ratio)))
-
-    def revise(self, ticker: str, start: datetime, end: datetime, factor: float) -> None:
-        """From now on serve the prices of bars in [start, end) multiplied by `factor` (Yahoo
-        correcting its history)."""
-        self.market.revisions.setdefault(ticker, []).append((int(start.timestamp()), int(end.timestamp()), factor))
-
-    def serve_bad(self, ticker: str, interval: str, ts: int, **values: float) -> None:
-        """Serve these values for one bar (Yahoo's interval name, its timestamp as it sends it),
-        like a glitch in Yahoo's data: a price 100x off, a high below the close, ..."""
-        self.market.bad[(ticker, interval, ts)] = values
-
-    def add_dividend(self, ticker: str, day: date, amount: float) -> None:
-        """A dividend (amount per share on today's basis); replaces the default one."""
-        self.market.dividends.setdefault(ticker, []).append((day, float(amount)))
+    def __getattr__(self, name: str):
+        """add_split, add_dividend, revise and serve_bad: the market's controls (yahoo_market)."""
+        if name in Market.CONTROLS:
+            return getattr(self.market, name)
+        raise AttributeError(name)
 
     def chart_requests(self, ticker: str | None = None, *, history_only: bool = True) -> list[dict]:
         """Recorded chart requests; history_only leaves out yfinance's timezone probe."""

@@ -122,6 +122,26 @@ class Market:
     revisions: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)  # [from, to) times a factor
     bad: dict[tuple[str, str, int], dict[str, float]] = field(default_factory=dict)  # values served instead
 
+    CONTROLS = ("add_split", "add_dividend", "revise", "serve_bad")
+
+    def add_split(self, ticker: str, day: date, ratio: float) -> None:
+        """A split of `ratio` new shares per old one, in force from `day` (the ex-date)."""
+        self.splits.setdefault(ticker, []).append((day, float(ratio)))
+
+    def revise(self, ticker: str, start: datetime, end: datetime, factor: float) -> None:
+        """From now on serve the prices of bars in [start, end) multiplied by `factor` (Yahoo
+        correcting its history)."""
+        self.revisions.setdefault(ticker, []).append((int(start.timestamp()), int(end.timestamp()), factor))
+
+    def serve_bad(self, ticker: str, interval: str, ts: int, **values: float) -> None:
+        """Serve these values for one bar (Yahoo's interval name, its timestamp as it sends it),
+        like a glitch in Yahoo's data: a price 100x off, a high below the close, ..."""
+        self.bad[(ticker, interval, ts)] = values
+
+    def add_dividend(self, ticker: str, day: date, amount: float) -> None:
+        """A dividend (amount per share on today's basis); replaces the default one."""
+        self.dividends.setdefault(ticker, []).append((day, float(amount)))
+
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
 
