@@ -301,4 +301,3 @@ def test_a_long_pacing_wait_is_reported(settings, redis_client, yahoo_fake):
     assert time.monotonic() - started >= 1.0
     assert messages and messages[0] == "waiting for Yahoo pacing, resumes in 2 s"
     src.close()
-
