@@ -160,8 +160,15 @@ def _spikes(bars: Bars, interval: str, sigmas: float) -> np.ndarray:
     signs = np.sign(np.nan_to_num(r))
     last = -2  # the latest bar flagged
     for i in np.flatnonzero(candidate):
-        out[i] = not (last == i - 1 and signs[i] != 0 and signs[i] == -signs[i - 1])
-        last = i if out[i] else last
+        back = signs[i] != 0 and signs[i] == -signs[i - 1]
+        if back and last == i - 1:
+            continue  # the way back from the spike before
+        if back and np.isnan(scale[i - 1]) and abs(r[i - 1]) > sigmas * scale[i]:
+            out[i - 1] = True  # a spike too early in the series to be judged, seen by its way back
+            last = i - 1
+            continue
+        out[i] = True
+        last = i
     return out
 
 

@@ -193,3 +193,10 @@ def test_a_job_says_how_many_suspect_bars_it_wrote(client, collectors, yahoo_fak
     page = client.get("/data/yahoo/MSFT/1d").get_data(as_text=True)
     assert "3 suspect bars" in page and "Negative volume" in page and 'class="quality-marks" data-marks="3"' in page
     assert ">3 suspect</a>" in client.get("/data").get_data(as_text=True)
+
+
+def test_a_spike_before_the_series_has_a_spread_is_found_by_its_way_back():
+    frame = clean()
+    at = frame.index[20]  # 19 returns before it: too early to judge by itself
+    frame.loc[at, ["open", "high", "low", "close"]] *= 3
+    assert flags_of(frame, "1d") == {at: ["spike"]}

@@ -68,7 +68,7 @@ def test_a_split_brings_every_earlier_daily_bar_to_the_new_basis(client, collect
     assert not [m for m in messages(job) if "revised its history" in m]  # the split explains the overlap
     series = client.get("/data/yahoo/NVDA/1d", headers=JSON).get_json()
     splits = [a for a in series["actions"] if a["kind"] == "split"]
-    assert [(a["text"], a["in_prices"]) for a in splits] == [(note, True)]
+    assert [(a["text"], a["in_prices"], a["adjusted"]["job"]) for a in splits] == [(note, True, job["id"])]
     dividends = [a for a in series["actions"] if a["kind"] == "dividend"]  # the fake's 2026-06-15 one
     assert [(a["ex_date"], a["in_prices"]) for a in dividends] == [("2026-06-15", False)]
     assert series["revised"] is None and series["suspect_bars"] == 0

@@ -47,7 +47,7 @@ def quality_dict(report) -> dict:
 def action_dict(view) -> dict:
     entry, applied = view.entry, view.applied
     return {"kind": entry.kind, "ex_date": entry.ex_date.isoformat(), "value": entry.value, "text": view.text,
-            "in_prices": applied is not None,
+            "in_prices": view.in_prices,
             "adjusted": None if applied is None else {"method": applied.method, "bars": applied.bars,
                                                       "kept": applied.kept, "job": applied.job_id}}
 

@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import asc, delete, desc, func, select
 
-from collector.corporate import LedgerEntry
+from collector.corporate import LedgerEntry, in_bars
 from collector.notes import action_text, in_line_text
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
@@ -38,7 +38,8 @@ class ActionView:
 
     entry: LedgerEntry
     text: str
-    applied: Applied | None  # None: the stored prices do not include it (the read side can)
+    in_prices: bool  # the stored prices include this kind of action (else the read side applies it)
+    applied: Applied | None  # what a job did to bring the series in line (None: nothing yet)
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ class SeriesStore:
         with self.db.read() as session:
             entries = ledger.entries(session, series.source, series.symbol)
             applied = {a.entry.id: a for a in ledger.applied(session, series.id)}
+        included = in_bars(series.source, series.kind)
         views = []
         for entry in reversed(entries):
             mark = applied.get(entry.id)
@@ -226,7 +228,7 @@ class SeriesStore:
             else:
                 text = action_text(entry)
                 text = text[0].upper() + text[1:] + "."
-            views.append(ActionView(entry, text, mark))
+            views.append(ActionView(entry, text, entry.kind in included, mark))
         return views
 
     def gaps(self, series: Series) -> GapReport:
