@@ -22,7 +22,7 @@ from . import findings, ledger
 from .db import Database, driver_sql
 from .gaps import GapReport, find_gaps
 from .ledger import Applied
-from .models import Bar, Job, Series
+from .models import Bar, Job, Series, SeriesAction
 from .paging import Page
 
 BAR_COLUMNS = ("ts", *VALUE_COLUMNS)  # as read back: the bar time, then its values
@@ -199,6 +199,7 @@ class SeriesStore:
         """Remove a series and its bars; returns how many bars went."""
         with self.db.write() as session:
             removed = session.execute(delete(Bar).where(Bar.series_id == sid)).rowcount or 0
+            session.execute(delete(SeriesAction).where(SeriesAction.series_id == sid))
             session.execute(delete(Series).where(Series.id == sid))
         return removed
 
