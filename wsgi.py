@@ -1,5 +1,14 @@
 """gunicorn entry point: `gunicorn wsgi:app`."""
 
+import sys
+
+from collector.settings import SettingsError
 from webapp import create_app
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsError as exc:
+    # A plain message instead of a traceback per worker; exit code 4 is gunicorn's
+    # "App failed to load", which stops the master instead of respawning workers forever.
+    print(f"mdc: {exc}", file=sys.stderr, flush=True)
+    raise SystemExit(4) from None

@@ -44,10 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
-from processes import (  # noqa: E402  (bench/ is on sys.path when run as a script)
-    RssWatch,
-    stop_all,
-)
+from processes import RssWatch, stop_all  # noqa: E402  (bench/ is on sys.path when run as a script)
 from sqlalchemy import func, select  # noqa: E402
 
 from collector import Settings, connect  # noqa: E402

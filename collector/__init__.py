@@ -46,6 +46,9 @@ _API: dict[str, str] = {
     "check_adjust": "collector.frames", "check_resample": "collector.frames", "resample_targets": "collector.frames",
     # trust: quality checks, splits and dividends
     "CHECK_LABELS": "collector.notes", "flag_names": "collector.quality", "ratio_text": "collector.corporate",
+    # messages a person reads: English text that the web app can show in French
+    "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
+    "join_messages": "collector.i18n",
 }
 
 __all__ = sorted(_API)

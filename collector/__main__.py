@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 import redis
@@ -25,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
-    sub.add_parser("check", help="exit 0 when a collector is alive (for health checks), else 1")
+    check = sub.add_parser("check", help="exit 0 when a collector is alive (for health checks), else 1")
+    check.add_argument("--self", dest="own", action="store_true",
+                       help="this collector, named by MDC_COLLECTOR_NAME (e.g. {hostname}), not any collector")
     sub.add_parser("migrate", help="create or upgrade the database schema")
 
     submit = sub.add_parser("submit", help="queue a job and print its id")
@@ -75,28 +78,63 @@ def cmd_run(args, settings: Settings, _parser) -> int:
 
     collector = Collector(settings, name=args.name)
     configure_logging(collector.name, args.log_level)
+    if not _database_answers(collector.services.db, settings, logging.getLogger("mdc.db").warning):
+        return 1
     collector.services.db.migrate()
     collector.install_signal_handlers()
     collector.run(burst=args.burst)
     return 0
 
 
-def cmd_check(_args, settings: Settings, _parser) -> int:
+def cmd_check(args, settings: Settings, _parser) -> int:
     from .queue.client import redis_client
     from .queue.registry import Registry
 
     client = redis_client(settings.redis_url, "cli")
-    live = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds).live_count()
+    registry = Registry(client, settings.key_prefix, ttl_seconds=settings.heartbeat_ttl_seconds)
+    if args.own:
+        return _check_self(registry, settings)
+    live = registry.live_count()
     print(f"{live} collector{'s' * (live != 1)} alive")
     return 0 if live else 1
+
+
+def _check_self(registry, settings: Settings) -> int:
+    """A container's health check: its own collector's heartbeat, so a hung (or SIGSTOPped)
+    collector turns unhealthy even while its peers beat."""
+    if not settings.collector_name or "{pid}" in settings.collector_name:
+        print("mdc: check --self needs a name this process can know: set MDC_COLLECTOR_NAME "
+              "(e.g. {hostname}, as compose does)", file=sys.stderr)
+        return 2
+    name = settings.consumer_name
+    if registry.alive(name):
+        print(f"collector {name} alive (last beat {registry.silent_for(name):.1f} s ago)")
+        return 0
+    print(f"collector {name} has not beaten for {settings.heartbeat_ttl_seconds:g} s: hung, stopped or not started")
+    return 1
 
 
 def cmd_migrate(_args, settings: Settings, _parser) -> int:
     from .store import Database
 
-    Database(settings.sqlalchemy_url).migrate()
+    db = Database(settings.sqlalchemy_url)
+    if not _database_answers(db, settings, lambda line: print(f"mdc: {line}", file=sys.stderr, flush=True)):
+        return 1
+    db.migrate()
     print("database schema is up to date")
     return 0
+
+
+def _database_answers(db, settings: Settings, say) -> bool:
+    """Wait for the database (PostgreSQL starting with us); False, said plainly, if it never does."""
+    from .store.wait import DatabaseUnreachable, wait_for_database
+
+    try:
+        wait_for_database(db, settings.db_wait_seconds, say)
+    except DatabaseUnreachable as exc:
+        print(f"mdc: {exc}", file=sys.stderr, flush=True)
+        return False
+    return True
 
 
 def cmd_submit(args, settings: Settings, parser) -> int:

@@ -38,7 +38,10 @@ class Settings:
     cleanup_every_seconds: float = 3600.0
     """MDC_CLEANUP_EVERY_SECONDS: how often collectors run the retention cleanup (one at a time)."""
     collector_name: str = ""
-    """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}."""
+    """MDC_COLLECTOR_NAME: consumer name; empty means {hostname}:{pid}. `{hostname}` and `{pid}`
+    are filled in: compose uses {hostname}, stable per container, so `check --self` knows it."""
+    db_wait_seconds: float = 60.0
+    """MDC_DB_WAIT_SECONDS: how long `run` and `migrate` wait for the database at start-up."""
     heartbeat_seconds: float = 2.0
     """MDC_HEARTBEAT_SECONDS: how often a collector beats and refreshes its claim."""
     heartbeat_ttl_seconds: float = 15.0
@@ -89,6 +92,9 @@ class Settings:
     """MDC_WEB_HOST: address `make run` binds; anything but loopback requires MDC_AUTH_TOKEN."""
     web_port: int = 8000
     """MDC_WEB_PORT: port of the web app started by `make run`."""
+    web_bind: str = ""
+    """MDC_WEB_BIND: host address docker compose publishes the web port on; compose passes it
+    into the web container, which binds 0.0.0.0 inside, so the app can judge its exposure."""
     collectors: int = 2
     """MDC_COLLECTORS: collector processes started by `make run`."""
 
@@ -100,7 +106,15 @@ class Settings:
 
     @property
     def consumer_name(self) -> str:
-        return self.collector_name or f"{socket.gethostname()}:{os.getpid()}"
+        name = self.collector_name or "{hostname}:{pid}"
+        return name.replace("{hostname}", socket.gethostname()).replace("{pid}", str(os.getpid()))
+
+    def exposed_without_token(self) -> str | None:
+        """The address beyond loopback the web app is published on while MDC_AUTH_TOKEN is
+        empty (MDC_WEB_BIND under compose), or None when that is not the case."""
+        if self.auth_token or not self.web_bind or is_loopback(self.web_bind):
+            return None
+        return self.web_bind
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -133,7 +147,7 @@ class Settings:
         if not 0 < self.ib_pacing_scale <= 1:
             raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
         for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",
-                     "ib_reconnect_seconds"):
+                     "ib_reconnect_seconds", "db_wait_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{env_name(name)} must be 0 or more, got {getattr(self, name)}")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -144,6 +158,10 @@ class Settings:
 
 
 _ENV_NAMES = {"redis_url": "REDIS_URL", "database_url": "DATABASE_URL"}
+
+
+def is_loopback(host: str) -> bool:
+    return host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")
 
 
 def env_name(field_name: str) -> str:

@@ -10,6 +10,8 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from collector.i18n import N_, Message, N_plural
+
 UTC = timezone.utc
 
 # Approximate length of one bar; months count as 30 days, which is only used for planning.
@@ -44,12 +46,23 @@ def is_intraday(interval: str) -> bool:
 
 
 def describe_interval(interval: str) -> str:
-    """'5s' -> '5-second', '1h' -> '1-hour', for messages a person reads."""
+    """'5s' -> '5-second', '1h' -> '1-hour', for messages a person reads (a Message, so that
+    a message built on it can say it in French: "de 5 secondes")."""
     m = re.fullmatch(r"(\d+)(s|m|h|d|w|mo)", interval)
     if not m:
         return interval
-    unit = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month"}[m.group(2)]
-    return f"{m.group(1)}-{unit}"
+    n, unit = int(m.group(1)), m.group(2)
+    if unit == "s":
+        return N_plural("{n!s}-second", "{n!s}-second", n)
+    if unit == "m":
+        return N_plural("{n!s}-minute", "{n!s}-minute", n)
+    if unit == "h":
+        return N_plural("{n!s}-hour", "{n!s}-hour", n)
+    if unit == "d":
+        return N_plural("{n!s}-day", "{n!s}-day", n)
+    if unit == "w":
+        return N_plural("{n!s}-week", "{n!s}-week", n)
+    return N_plural("{n!s}-month", "{n!s}-month", n)
 
 
 def period_start(period: str, end: datetime) -> datetime:
@@ -60,7 +73,27 @@ def period_start(period: str, end: datetime) -> datetime:
 
 
 class TimeParseError(ValueError):
-    pass
+    """A start or end a person typed that cannot be read; `message` says so in one sentence
+    that names the field (a Message, so the web app can show it in French)."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+
+def _unreadable(problem: str, end: bool, **params) -> TimeParseError:
+    """Whole sentences per field, so each reads naturally once translated."""
+    if problem == "empty":
+        message = N_("End is empty.") if end else N_("Start is empty.")
+    elif problem == "zone":
+        message = (N_("End has an unknown time zone {zone!r}.", **params) if end
+                   else N_("Start has an unknown time zone {zone!r}.", **params))
+    elif problem == "years":
+        message = N_("End is outside the years 1900-2200.") if end else N_("Start is outside the years 1900-2200.")
+    else:
+        message = (N_("End is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30.") if end
+                   else N_("Start is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30."))
+    return TimeParseError(message)
 
 
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
@@ -68,18 +101,19 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
 
     A bare date means midnight UTC at its start, or the next midnight when `end_of_day`
     (so end=2024-03-01 includes that whole day). A zone may be an offset or a name
-    after a space: "2024-03-01 09:30 America/New_York".
+    after a space: "2024-03-01 09:30 America/New_York". `end_of_day` is how an end is
+    read, so errors name the end then, and the start otherwise.
     """
     text = text.strip()
     if not text:
-        raise TimeParseError("is empty")
+        raise _unreadable("empty", end_of_day)
     zone = None
     parts = text.rsplit(" ", 1)
     if len(parts) == 2 and "/" in parts[1]:
         try:
             zone = ZoneInfo(parts[1])
         except (ZoneInfoNotFoundError, ValueError):
-            raise TimeParseError(f"has an unknown time zone {parts[1]!r}") from None
+            raise _unreadable("zone", end_of_day, zone=parts[1]) from None
         text = parts[0]
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -92,11 +126,11 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
         else:
             value = datetime.fromisoformat(text)
     except ValueError:
-        raise TimeParseError("is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30") from None
+        raise _unreadable("format", end_of_day) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone or UTC)
     if not (1900 <= value.year <= 2200):
-        raise TimeParseError("is outside the years 1900-2200")
+        raise _unreadable("years", end_of_day)
     return value.astimezone(UTC)
 
 

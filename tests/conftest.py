@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.web",
     "tests.fixtures.fakes",
     "tests.fixtures.browser",
+    "tests.fixtures.i18n",
 ]
 
 

@@ -14,14 +14,7 @@ from sqlalchemy import func, select, update
 from collector.jobs import lifecycle
 from collector.settings import Settings, env_name
 from collector.sources.sim import simulate
-from collector.store import (
-    FINISHED_STATUSES,
-    Bar,
-    Database,
-    Job,
-    JobStatus,
-    upsert_bars,
-)
+from collector.store import FINISHED_STATUSES, Bar, Database, Job, JobStatus, upsert_bars
 from collector.timespec import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]

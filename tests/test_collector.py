@@ -11,15 +11,7 @@ from sqlalchemy import func, select, update
 from collector.queue import QueueStats
 from collector.sources.sim import simulate
 from collector.store.models import Bar, JobStatus
-from tests.helpers import (
-    THREE_MONTHS,
-    bar_count,
-    expected_bars,
-    finished,
-    messages,
-    settings_env,
-    wait_for,
-)
+from tests.helpers import THREE_MONTHS, bar_count, expected_bars, finished, messages, settings_env, wait_for
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 

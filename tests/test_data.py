@@ -57,7 +57,7 @@ def test_series_page_has_chart_gaps_bars_and_jobs(client, db, manager):
     assert '<svg class="chart price"' in html and 'data-mode="line"' in html
     assert "1 gap, 2 bars missing" in html and "Fill gaps" in html and "Update to now" in html
     assert f'href="/jobs/{job.id}"' in html
-    assert "2024-02-29 20:00:00 UTC" in html  # newest bar first in the table
+    assert "Feb 29, 2024, 20:00:00 UTC" in html  # newest bar first in the table (Babel, English)
     assert client.get("/data/sim/AAPL/1h", headers=JSON).get_json()["gaps"]["missing"] == 2
 
 

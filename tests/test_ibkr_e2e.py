@@ -22,12 +22,7 @@ from tests.e2e import (
     wait_alive,
     when,
 )
-from tests.fakes.ib_gateway import (
-    NO_DATA_TEXT,
-    NO_PERMISSION_TEXT,
-    PACING_TEXT,
-    FakeIbGateway,
-)
+from tests.fakes.ib_gateway import NO_DATA_TEXT, NO_PERMISSION_TEXT, PACING_TEXT, FakeIbGateway
 
 UTC = timezone.utc
 # IB's windows a thousand times shorter (15 s -> 15 ms, 10 min -> 0.6 s); short timeouts.

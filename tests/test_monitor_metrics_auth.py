@@ -84,7 +84,17 @@ def test_auth_on_browsers_go_to_login_scripts_get_401(secured):
     assert api.status_code == 401 and api.headers["WWW-Authenticate"].startswith("Bearer")
     assert secured.post("/jobs", data=FORM).status_code == 401
     assert secured.get("/healthz").status_code == 200
-    assert secured.get("/metrics").status_code == 302
+
+def test_metrics_with_a_token_answer_401_to_prometheus_never_the_login_page(secured):
+    scrape = secured.get("/metrics", headers={"Accept": "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"})
+    assert scrape.status_code == 401 and scrape.headers["WWW-Authenticate"].startswith("Bearer")
+    ok = secured.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    assert ok.status_code == 200 and "mdc_jobs" in ok.get_data(as_text=True)
+
+
+def test_metrics_content_type_names_its_charset_once(client):
+    content_type = client.get("/metrics").headers["Content-Type"]
+    assert content_type.startswith("text/plain") and content_type.count("charset") == 1
 
 
 def test_auth_bearer_token_works_for_curl(secured):

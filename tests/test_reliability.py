@@ -6,14 +6,7 @@ import time
 
 from collector.queue.streams import GROUP
 from collector.store.models import JobStatus
-from tests.helpers import (
-    THREE_MONTHS,
-    assert_exact,
-    finished,
-    messages,
-    running_on,
-    wait_for,
-)
+from tests.helpers import THREE_MONTHS, assert_exact, finished, messages, running_on, wait_for
 
 FAST = {"MDC_CLAIM_IDLE_SECONDS": "1"}
 

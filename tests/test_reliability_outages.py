@@ -11,14 +11,7 @@ from collector.embedded import port_open
 from collector.queue.streams import GROUP
 from collector.store.db import Database
 from collector.store.models import JobStatus
-from tests.helpers import (
-    THREE_MONTHS,
-    assert_exact,
-    finished,
-    messages,
-    running_on,
-    wait_for,
-)
+from tests.helpers import THREE_MONTHS, assert_exact, finished, messages, running_on, wait_for
 
 FAST = {"MDC_CLAIM_IDLE_SECONDS": "1"}
 

@@ -159,14 +159,3 @@ def test_flash_after_cancel_and_cleanup(client):
     assert f"Job #{job['id']} cancelled." in page
     page = client.post("/jobs/cleanup", follow_redirects=True).get_data(as_text=True)
     assert "Removed 0 finished jobs older than 7 days" in page
-
-
-def test_duration_and_ago_filters():
-    from datetime import datetime, timedelta, timezone
-
-    from webapp.filters import ago, duration, thousands
-
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert duration(134) == "2 min 14 s" and duration(3900) == "1 h 5 min" and duration(5) == "5 s"
-    assert ago(now - timedelta(minutes=3), now) == "3 min ago" and ago(now, now) == "just now"
-    assert thousands(1234567) == "1,234,567" and thousands(None) == "–"

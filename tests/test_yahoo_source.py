@@ -11,13 +11,7 @@ import pandas as pd
 import pytest
 
 from collector.sources import load_source
-from collector.sources.base import (
-    BAR_COLUMNS,
-    Chunk,
-    PermanentError,
-    Request,
-    TransientError,
-)
+from collector.sources.base import BAR_COLUMNS, Chunk, PermanentError, Request, TransientError
 from collector.sources.yahoo.source import YahooSource
 from tests.fakes.yahoo import YahooFake
 

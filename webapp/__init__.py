@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         filters,
         health,
+        i18n,
         jobs,
         metrics,
         monitor,
@@ -33,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     services.init_app(app)
+    i18n.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     auth.init_app(app)

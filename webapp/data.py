@@ -8,15 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import (
-    SORTS,
-    SOURCES,
-    Series,
-    interval_seconds,
-    is_intraday,
-    resample_targets,
-    source_label,
-)
+from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, resample_targets, source_label
 
 from . import chart_marks, charts, exports, services
 from .errors import wants_json

@@ -17,14 +17,7 @@ from pathlib import Path
 
 import redis
 
-from collector import (
-    EMBEDDED_REDIS_PORT,
-    Database,
-    EmbeddedRedis,
-    Settings,
-    SettingsError,
-    port_open,
-)
+from collector import EMBEDDED_REDIS_PORT, Database, EmbeddedRedis, Settings, SettingsError, port_open
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,10 +95,9 @@ class Processes:
         try:
             for i in range(1, settings.collectors + 1):
                 self.start_collector(f"local-{i}")  # stable names: a restart resumes its own entries at once
-            workers = os.environ.get("WEB_CONCURRENCY", "2")
-            self.web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", workers,
-                                         "--bind", f"{settings.web_host}:{settings.web_port}", "--access-logfile", "-",
-                                         "--graceful-timeout", "5", "wsgi:app"], cwd=ROOT, env=self.env,
+            env = {"WEB_CONCURRENCY": "2", **self.env}  # gunicorn.conf.py holds the rest
+            self.web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind",
+                                         f"{settings.web_host}:{settings.web_port}", "wsgi:app"], cwd=ROOT, env=env,
                                         start_new_session=True)  # Ctrl-C reaches only us; we forward one SIGTERM
             say(f"{settings.collectors} collectors started; open http://{settings.web_host}:{settings.web_port}/ "
                 "(Ctrl-C stops everything)")

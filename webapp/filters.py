@@ -1,74 +1,159 @@
-"""Jinja filters that put numbers and times in a person's terms."""
+"""Jinja filters that put numbers and times in a person's terms, in the request's language
+(Babel's CLDR data: `1,234,567` / `1 234 567`, `Nov 30, 2026, 14:30 UTC` /
+`30 nov. 2026, 14:30 UTC`, `3 min ago` / `il y a 3 min`). Times are shown in UTC, as
+everywhere in mdc, on a 24-hour clock. Exports never come through here: they stay machine
+formats whatever the language."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from babel.dates import format_date, format_skeleton, get_datetime_format
+from babel.lists import format_list
+from babel.numbers import format_decimal
+from babel.units import format_unit
 from flask import Flask
+from flask_babel import gettext, pgettext
 
 from collector import source_label
+
+from .i18n import reader_locale
+
+UTC = timezone.utc
+MISSING = "–"
 
 
 def thousands(value) -> str:
     try:
-        return f"{int(value):,}"
+        return format_decimal(int(value), locale=reader_locale())
     except (TypeError, ValueError):
-        return "–"
+        return MISSING
+
+
+def price(value) -> str:
+    """At least two decimals, at most six, with the reader's separators."""
+    if value is None:
+        return MISSING
+    return format_decimal(float(value), format="#,##0.00####", locale=reader_locale())
+
+
+def _unit(amount: int, unit: str) -> str:
+    return format_unit(amount, f"duration-{unit}", length="short", locale=reader_locale())
 
 
 def duration(seconds) -> str:
-    """72.4 -> '1 min 12 s'; 3900 -> '1 h 5 min'."""
+    """72.4 -> '1 min 12 sec' / '1 min 12 s'; 3900 -> '1 hr 5 min' / '1 h 5 min'."""
     if seconds is None:
-        return "–"
+        return MISSING
     seconds = max(0, int(round(float(seconds))))
-    if seconds < 60:
-        return f"{seconds} s"
     minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    if seconds < 60:
+        parts = [(sec, "second")]
+    elif seconds < 3600:
+        parts = [(minutes, "minute"), (sec, "second")]
+    elif seconds < 86400 * 2:
+        parts = [(hours + 24 * days, "hour"), (minutes, "minute")]
+    else:
+        parts = [(days, "day"), (hours, "hour")]
+    shown = [_unit(amount, unit) for amount, unit in parts if amount] or [_unit(0, parts[0][1])]
+    return format_list(shown, style="unit-narrow", locale=reader_locale())
+
+
+def age(seconds: float) -> str:
+    """One unit, rounded down: '3 min', '2 hr', '4 days' (how long ago, without 'ago')."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return _unit(seconds, "second")
+    if seconds < 3600:
+        return _unit(seconds // 60, "minute")
+    if seconds < 86400 * 2:
+        return _unit(seconds // 3600, "hour")
+    return _unit(seconds // 86400, "day")
+
+
+def since(when: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, without the words around it ('waiting 3 min')."""
+    if when is None:
+        return MISSING
+    return age(((now or datetime.now(UTC)) - when).total_seconds())
 
 
 def ago(when: datetime | None, now: datetime | None = None) -> str:
     if when is None:
-        return "–"
-    now = now or datetime.now(timezone.utc)
-    seconds = (now - when).total_seconds()
+        return MISSING
+    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
     if seconds < 0:
-        return "in " + duration(-seconds)
+        return gettext("in %(duration)s", duration=age(-seconds))
     if seconds < 10:
-        return "just now"
-    if seconds < 60:
-        return f"{int(seconds)} s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400 * 2:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} days ago"
+        return gettext("just now")
+    return gettext("%(duration)s ago", duration=age(seconds))
+
+
+def _datetime(when: datetime, *, seconds: bool) -> str:
+    """'Nov 30, 2026, 14:30 UTC' / '30 nov. 2026, 14:30 UTC' (the locale's own order)."""
+    locale = reader_locale()
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    day_text = format_date(when, "medium", locale=locale)
+    clock_text = format_skeleton("Hms" if seconds else "Hm", when, tzinfo=UTC, locale=locale)
+    return get_datetime_format("medium", locale=locale).replace("{1}", day_text).replace("{0}", clock_text) + " UTC"
+
+
+def _at_midnight(when: datetime) -> bool:
+    return when.hour == when.minute == when.second == 0
+
+
+def _from_epoch(epoch) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(epoch), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def exact(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
+    """Date and time to the second, for tooltips."""
+    return _datetime(when, seconds=True) if when else ""
 
 
 def day(when: datetime | None) -> str:
+    """A date alone at midnight, else date and time to the minute (job ranges)."""
     if when is None:
-        return "–"
-    if when.hour == when.minute == when.second == 0:
-        return when.strftime("%Y-%m-%d")
-    return when.strftime("%Y-%m-%d %H:%M")
+        return MISSING
+    when = when.astimezone(UTC) if when.tzinfo else when
+    if _at_midnight(when):
+        return format_date(when, "medium", locale=reader_locale())
+    return _datetime(when, seconds=False)
+
+
+def utc(epoch) -> str:
+    """Epoch seconds (bar times) -> a date alone at midnight, else date and time to the second."""
+    when = _from_epoch(epoch) if epoch is not None else None
+    if when is None:
+        return MISSING
+    return format_date(when, "medium", locale=reader_locale()) if _at_midnight(when) else _datetime(when, seconds=True)
+
+
+def iso_date(epoch) -> str:
+    """Epoch seconds -> '2024-03-01', for URLs and form values (never translated)."""
+    when = _from_epoch(epoch) if epoch is not None else None
+    return when.strftime("%Y-%m-%d") if when else ""
 
 
 def clock(epoch) -> str:
     """Epoch seconds -> '14:03:07' UTC, for event logs."""
-    try:
-        return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%H:%M:%S")
-    except (TypeError, ValueError, OverflowError):
-        return ""
+    when = _from_epoch(epoch)
+    return format_skeleton("Hms", when, tzinfo=UTC, locale=reader_locale()) if when else ""
+
+
+def epoch_ago(epoch) -> str:
+    when = _from_epoch(epoch)
+    return ago(when) if when else MISSING
+
+
+def epoch_exact(epoch) -> str:
+    when = _from_epoch(epoch)
+    return exact(when) if when else ""
 
 
 def elapsed(job) -> float | None:
@@ -84,20 +169,6 @@ def eta(job) -> float | None:
     return spent / job.progress_done * max(0, job.progress_total - job.progress_done)
 
 
-def epoch_ago(epoch) -> str:
-    try:
-        return ago(datetime.fromtimestamp(float(epoch), timezone.utc))
-    except (TypeError, ValueError, OverflowError):
-        return "–"
-
-
-def epoch_exact(epoch) -> str:
-    try:
-        return exact(datetime.fromtimestamp(float(epoch), timezone.utc))
-    except (TypeError, ValueError, OverflowError):
-        return ""
-
-
 def percent(done, total) -> int:
     try:
         return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
@@ -105,24 +176,22 @@ def percent(done, total) -> int:
         return 0
 
 
-def utc(epoch) -> str:
-    """Epoch seconds -> '2024-03-01 14:30 UTC' ('2024-03-01' at midnight)."""
-    if epoch is None:
-        return "–"
-    when = datetime.fromtimestamp(int(epoch), timezone.utc)
-    return when.strftime("%Y-%m-%d") if when.hour == when.minute == when.second == 0 else when.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def price(value) -> str:
-    if value is None:
-        return "–"
-    text = f"{float(value):,.6f}".rstrip("0")
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
+def status_label(status: str) -> str:
+    """A job state as people read it (the API keeps PENDING, RUNNING...): En attente, En cours,
+    Terminé, Échoué, Annulé. A context keeps them apart from the Jobs tabs' words."""
+    labels = {
+        "PENDING": pgettext("job state", "Pending"),
+        "RUNNING": pgettext("job state", "Running"),
+        "COMPLETED": pgettext("job state", "Completed"),
+        "FAILED": pgettext("job state", "Failed"),
+        "CANCELLED": pgettext("job state", "Cancelled"),
+    }
+    return labels.get(str(status).upper(), str(status).title())
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(thousands=thousands, duration=duration, ago=ago, exact=exact,
-                                 day=day, clock=clock, elapsed=elapsed, eta=eta, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
-                                  source_label=source_label, utc=utc, price=price)
+    app.jinja_env.filters.update(
+        thousands=thousands, price=price, duration=duration, ago=ago, since=since, exact=exact, day=day,
+        utc=utc, iso_date=iso_date, clock=clock, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
+        elapsed=elapsed, eta=eta, source_label=source_label, status_label=status_label)
     app.jinja_env.globals.update(percent=percent)

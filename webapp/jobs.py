@@ -5,16 +5,7 @@ from __future__ import annotations
 import re
 
 import redis
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
 from collector import SOURCES, TABS, ValidationError
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from collector import Services
@@ -66,4 +62,5 @@ def metrics():
     """Prometheus text exposition."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(MdcCollector(services.get()))
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: Flask would append a second "; charset=utf-8".
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -37,7 +37,7 @@ def range_args() -> tuple[int | None, int | None]:
         try:
             bounds.append(int(parse_when(text, end_of_day=end_of_day).timestamp()))
         except TimeParseError as exc:
-            abort(422, f"{name.capitalize()} {exc}.")
+            abort(422, exc.message)
     start, end = bounds
     if start is not None and end is not None and end <= start:
         abort(422, "End must be after start.")

@@ -7,7 +7,7 @@ import secrets
 
 from flask import Flask, current_app
 
-from collector import Services, Settings, connect
+from collector import Services, Settings, SettingsError, connect
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +31,17 @@ def get() -> Services:
 def _key_file_secret(settings: Settings) -> str:
     """A random key kept in data_dir, so every gunicorn worker and restart shares it."""
     path = settings.data_dir / "secret_key"
+    try:
+        return _read_or_create_key(path)
+    except PermissionError as exc:  # typically a bind-mounted /data owned by root
+        raise SettingsError(
+            f"cannot write the session key file {path} ({exc.strerror}): make {settings.data_dir} writable "
+            f"by the user the web app runs as (uid {os.getuid()}; for a bind mount in compose: "
+            f"chown -R {os.getuid()} <host directory>), or set MDC_SECRET_KEY to a long random string "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')") from None
+
+
+def _read_or_create_key(path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

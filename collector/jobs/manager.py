@@ -15,27 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from collector.queue import Queue, Registry
 from collector.settings import Settings
 from collector.sources import SourceSet
-from collector.store import (
-    ACTIVE_STATUSES,
-    Database,
-    Job,
-    JobStatus,
-    Series,
-    SeriesStore,
-    ledger,
-)
+from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Series, SeriesStore, ledger
 from collector.timespec import utcnow
 
 from . import incremental, lifecycle
 from .cleanup import CleanupResult, cleanup
 from .queries import JobQueries
-from .validation import (
-    MAX_SYMBOLS_PER_SUBMIT,
-    JobSpec,
-    ValidationError,
-    build_spec,
-    split_symbols,
-)
+from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_spec, split_symbols
 
 log = logging.getLogger("mdc.jobs")
 

@@ -7,14 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from collector.store import (
-    ACTIVE_STATUSES,
-    FINISHED_STATUSES,
-    Database,
-    Job,
-    JobStatus,
-    Page,
-)
+from collector.store import ACTIVE_STATUSES, FINISHED_STATUSES, Database, Job, JobStatus, Page
 from collector.timespec import utcnow
 
 

@@ -10,23 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
+from collector.i18n import N_, Message
 from collector.sources import SOURCES, Source
 from collector.sources.base import Request
-from collector.timespec import (
-    INTERVALS,
-    PERIODS,
-    TimeParseError,
-    parse_when,
-    period_start,
-    utcnow,
-)
+from collector.timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, utcnow
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/&]{0,31}$|^\^[A-Z0-9.\-=]{1,31}$")
 MAX_SYMBOLS_PER_SUBMIT = 50
 
 
 class ValidationError(ValueError):
-    """Bad input; `errors` maps field names to messages for people."""
+    """Bad input; `errors` maps field names to messages for people (Messages where they were
+    marked for translation, so the web app shows them in the reader's language)."""
 
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -69,14 +64,14 @@ def split_symbols(text: str) -> list[str]:
     return list(seen)
 
 
-def check_symbol(symbol: str) -> str | None:
+def check_symbol(symbol: str) -> Message | None:
     if not symbol:
-        return "Enter a ticker symbol, for example AAPL."
+        return N_("Enter a ticker symbol, for example AAPL.")
     if len(symbol) > 32:
-        return "A ticker symbol has at most 32 characters."
+        return N_("A ticker symbol has at most 32 characters.")
     if not SYMBOL_RE.match(symbol):
-        return (f"{symbol!r} is not a ticker symbol: use letters, digits and . - ^ = "
-                "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).")
+        return N_("{symbol!r} is not a ticker symbol: use letters, digits and . - ^ = "
+                  "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).", symbol=symbol)
     return None
 
 
@@ -115,9 +110,9 @@ def build_spec(fields: Mapping[str, Any], symbol: str, get_source: Callable[[str
 
 def _source(name: str, get_source: Callable[[str], Source], errors: dict[str, str]) -> Source | None:
     if not name:
-        errors["source"] = f"Choose a source: {_choices(SOURCES)}."
+        errors["source"] = N_("Choose a source: {choices}.", choices=_choices(SOURCES))
     elif name not in SOURCES:
-        errors["source"] = f"Unknown source {name!r}: choose {_choices(SOURCES)}."
+        errors["source"] = N_("Unknown source {name!r}: choose {choices}.", name=name, choices=_choices(SOURCES))
     else:
         return get_source(name)
     return None
@@ -125,12 +120,13 @@ def _source(name: str, get_source: Callable[[str], Source], errors: dict[str, st
 
 def _interval(interval: str, source: Source | None, errors: dict[str, str]) -> str:
     if not interval:
-        errors["interval"] = "Choose a bar interval, for example 1d or 5m."
+        errors["interval"] = N_("Choose a bar interval, for example 1d or 5m.")
     elif interval not in INTERVALS:
-        errors["interval"] = f"Unknown interval {interval!r}: use one of {' '.join(INTERVALS)}."
+        errors["interval"] = N_("Unknown interval {interval!r}: use one of {choices}.",
+                                interval=interval, choices=" ".join(INTERVALS))
     elif source is not None and interval not in source.intervals:
-        errors["interval"] = (f"{source.label} does not offer {interval} bars: "
-                              f"choose one of {' '.join(source.intervals)}.")
+        errors["interval"] = N_("{source} does not offer {interval} bars: choose one of {choices}.",
+                                source=source.label, interval=interval, choices=" ".join(source.intervals))
     return interval
 
 
@@ -143,19 +139,20 @@ def _range(fields: Mapping[str, Any], period: str | None, now: datetime, errors:
         try:
             span.end = parse_when(end_text, end_of_day=True)
         except TimeParseError as exc:
-            errors["end"] = f"End {exc}."
+            errors["end"] = exc.message
     if period and start_text:
-        errors["period"] = "Give either a period or a start date, not both."
+        errors["period"] = N_("Give either a period or a start date, not both.")
     elif period:
         if period not in PERIODS:
-            errors["period"] = f"Unknown period {period!r}: use one of {' '.join(PERIODS)}, or a start date."
+            errors["period"] = N_("Unknown period {period!r}: use one of {choices}, or a start date.",
+                                  period=period, choices=" ".join(PERIODS))
     elif start_text:
         try:
             span.start = parse_when(start_text)
         except TimeParseError as exc:
-            errors["start"] = f"Start {exc}."
+            errors["start"] = exc.message
     else:
-        errors["period"] = f"Choose a period ({' '.join(PERIODS)}) or a start date."
+        errors["period"] = N_("Choose a period ({choices}) or a start date.", choices=" ".join(PERIODS))
     if span.end is None and "end" not in errors:
         span.end = now
     if span.end is not None and span.end > now:
@@ -164,12 +161,13 @@ def _range(fields: Mapping[str, Any], period: str | None, now: datetime, errors:
         span.start = period_start(period, span.end)
     if span.start is not None and span.end is not None:
         if span.start > now:
-            errors["start"] = "Start is in the future: there is no data there yet."
+            errors["start"] = N_("Start is in the future: there is no data there yet.")
         elif span.end <= span.start:
-            errors["end"] = "End must be after start."
+            errors["end"] = N_("End must be after start.")
     return span
 
 
-def _choices(names) -> str:
+def _choices(names) -> Message:
+    """'yahoo, ibkr or sim', with the reader's word for "or"."""
     names = list(names)
-    return ", ".join(names[:-1]) + " or " + names[-1]
+    return N_("{first} or {last}", first=", ".join(names[:-1]), last=names[-1])

@@ -18,12 +18,7 @@ import pandas as pd
 from collector.calendar import sim_bar_times
 from collector.parse import parse_whole
 from collector.settings import Settings
-from collector.timespec import (
-    INTERVALS,
-    describe_interval,
-    interval_seconds,
-    is_intraday,
-)
+from collector.timespec import INTERVALS, describe_interval, interval_seconds, is_intraday
 
 from .base import PermanentError, Request, TransientError, chunk_range, empty_bars
 

@@ -108,6 +108,8 @@ class Collector:
                 if time.monotonic() >= next_duties:
                     self._duties()
                     next_duties = time.monotonic() + self.recovery.period_s
+                if self.state.stopping:  # a warm shutdown began during the duties: read nothing new
+                    return
                 entries = self.queue.read_new(self.name, block_ms=200 if burst else 1000)
                 self.runner.flush_unacked()
                 if self.health.ok():
@@ -155,6 +157,12 @@ class Collector:
             log.warning("entry %s names no known job; dropping it", entry.id)
             self.queue.ack(entry.id)
             return
+        if self.state.stopping and job.status == JobStatus.PENDING:
+            self._pass_on(entry)
+            return
+        if self.stopping and job.status == JobStatus.PENDING:
+            self._pass_on(entry)
+            return
         if entry.reclaimed and job.status == JobStatus.RUNNING and job.collector not in (None, self.name):
             if self.recovery.owner_still_running(entry, job):
                 return
@@ -184,6 +192,16 @@ class Collector:
             log.warning("job %s was taken over by another collector; leaving it", job.id)
         finally:
             self.state.working_on(None, None)
+
+
+    def _pass_on(self, entry: Entry) -> None:
+        """Warm shutdown: an entry read in the last moment (often a job a peer just handed
+        back) is queued again untouched for a collector that stays, not claimed only to be
+        handed back once more. Publish before ack: dying in between leaves a duplicate
+        entry, which the worker skips, never a job without one."""
+        self.jobs.publish(entry.job_id)
+        self.runner.ack(entry)
+        log.info("shutting down: left job %s for another collector", entry.job_id)
 
 
 def _redact(url: str) -> str:

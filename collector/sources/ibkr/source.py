@@ -30,12 +30,7 @@ from collector.sources.base import (
 )
 from collector.timespec import UTC, describe_interval, interval_seconds, to_utc, utcnow
 
-from .connection import (
-    ClientIdClaim,
-    IbConnection,
-    import_ib,
-    quiet_expected_ib_errors,
-)
+from .connection import ClientIdClaim, IbConnection, import_ib, quiet_expected_ib_errors
 from .errors import CONNECTIVITY_CODES, NoData, PacingViolation, classify
 from .pacing import IbPacer, PacingRules
 

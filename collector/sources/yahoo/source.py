@@ -35,16 +35,7 @@ from collector.sources.base import (
 from collector.timespec import is_intraday, to_utc, utcnow
 
 from .answers import normalise, reported_actions
-from .limits import (
-    INTERVALS,
-    LOOKBACK,
-    YF_INTERVALS,
-    Pacer,
-    check_interval,
-    check_lookback,
-    check_symbol,
-    chunk_span,
-)
+from .limits import INTERVALS, LOOKBACK, YF_INTERVALS, Pacer, check_interval, check_lookback, check_symbol, chunk_span
 from .session import YahooSession, configure_yfinance, yfinance_call
 
 log = logging.getLogger("mdc.yahoo")

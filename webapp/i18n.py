@@ -1,0 +1,153 @@
+"""Languages: English and French for everything a person reads.
+
+The language of a request: `?lang=en|fr` on any page (and remembered in a cookie, which is
+what the EN | FR switch in the navigation does, links that need no JavaScript), else that
+cookie, else the browser's Accept-Language; English by default. JSON keys, the API's status
+values and the CLI stay English; JSON `message` / `errors` texts follow the language.
+
+Messages from `collector` arrive as `collector.Message` (English text that remembers its
+msgid and parameters); they are translated where they leave the app: every `{{ ... }}` of a
+template (Jinja's finalize) and every JSON answer. Tests can turn on a pseudo-language that
+wraps every translated string in ⟦ ⟧, so an untranslated string shows up (tests/pseudo.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from babel import Locale
+from babel.numbers import format_decimal
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, request, url_for
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import Babel, Domain, get_locale, get_translations
+
+from collector import Message
+
+LANGUAGES = ("en", "fr")
+DEFAULT = "en"
+PSEUDO = "pseudo"  # tests only: app.config["MDC_PSEUDO_LOCALE"] = True
+COOKIE = "mdc_lang"
+COOKIE_MAX_AGE = 365 * 86400
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def _allowed() -> tuple[str, ...]:
+    return LANGUAGES + ((PSEUDO,) if current_app.config.get("MDC_PSEUDO_LOCALE") else ())
+
+
+def current_language() -> str:
+    """'en', 'fr' (or the tests' pseudo-language) for this request."""
+    if "mdc_lang" not in g:
+        allowed = _allowed()
+        chosen = [c for c in (request.args.get("lang"), request.cookies.get(COOKIE)) if c in allowed]
+        g.mdc_lang = chosen[0] if chosen else request.accept_languages.best_match(LANGUAGES, DEFAULT)
+    return g.mdc_lang
+
+
+def _select_locale() -> str:
+    language = current_language()
+    return DEFAULT if language == PSEUDO else language
+
+
+def reader_locale() -> Locale:
+    """The Babel locale that formats numbers and dates for this request (English outside one)."""
+    return get_locale() or Locale.parse(DEFAULT)
+
+
+def translate(message: Message) -> str:
+    """A collector Message in the request's language, numbers in its convention."""
+    translations = get_translations()
+    locale = reader_locale()
+    return message.translate(translations.ugettext, translations.ungettext,
+                             lambda value: format_decimal(value, locale=locale))
+
+
+def localize(value: Any) -> Any:
+    """Messages translated, wherever they are in a JSON-ready value; everything else as is."""
+    if isinstance(value, Message):
+        return translate(value)
+    if isinstance(value, dict):
+        return {key: localize(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [localize(item) for item in value]
+    return value
+
+
+def _finalize(value: Any) -> Any:
+    return translate(value) if isinstance(value, Message) else value
+
+
+class LocalizedJSONProvider(DefaultJSONProvider):
+    """JSON answers with their human-readable texts in the request's language (as UTF-8, so
+    curl shows "début", not "d\\u00e9but")."""
+
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(localize(obj), **kwargs)
+
+
+class _PseudoTranslations(NullTranslations):
+    """Every translated string wrapped in ⟦ ⟧: what a string added without translation lacks."""
+
+    def gettext(self, message):
+        return f"⟦{message}⟧"
+
+    def ngettext(self, singular, plural, n):
+        return f"⟦{singular if n == 1 else plural}⟧"
+
+    def pgettext(self, context, message):
+        return self.gettext(message)
+
+    def npgettext(self, context, singular, plural, n):
+        return self.ngettext(singular, plural, n)
+
+    ugettext, ungettext, upgettext, unpgettext = gettext, ngettext, pgettext, npgettext
+
+
+class _PseudoDomain(Domain):
+    def get_translations(self):
+        return _PseudoTranslations()
+
+
+def language_links() -> list[tuple[str, str, bool]]:
+    """(code, URL of this page in that language, is current) for the EN | FR switch. A page
+    that answered a POST (a form with errors) links to the home page: a GET there could 405."""
+    here = current_language()
+    path = request.path if request.method == "GET" else url_for("index")
+    args = request.args.to_dict(flat=False) if request.method == "GET" else {}
+    links = []
+    for code in LANGUAGES:
+        args["lang"] = [code]
+        links.append((code, f"{path}?{urlencode(args, doseq=True)}", code == here))
+    return links
+
+
+def _before_request() -> None:
+    if current_language() == PSEUDO:
+        _PseudoDomain().as_default()
+
+
+def _remember(response):
+    """?lang= is remembered, so the choice follows the person from page to page."""
+    asked = request.args.get("lang")
+    if asked in _allowed() and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                            secure=current_app.config["MDC_SETTINGS"].cookie_secure)
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=_select_locale, default_translation_directories=str(TRANSLATIONS))
+    sort_keys = app.json.sort_keys
+    app.json = LocalizedJSONProvider(app)
+    app.json.sort_keys = sort_keys
+    app.jinja_env.finalize = _finalize
+    app.jinja_env.globals.update(current_language=current_language, language_links=language_links)
+    app.before_request(_before_request)
+    app.after_request(_remember)
