@@ -21,15 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from . import corporate
-from .frames import (
-    COLUMNS,
-    Resampler,
-    Sessions,
-    adjust_frame,
-    check_adjust,
-    check_resample,
-    transform,
-)
+from .frames import COLUMNS, Resampler, Sessions, adjust_frame, check_adjust, check_resample, transform
 from .settings import Settings
 from .store import Database, Series, SeriesStore, ledger
 from .store.db import driver_sql

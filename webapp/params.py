@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from flask import abort, request
 
-from collector import (
-    TimeParseError,
-    check_adjust,
-    check_resample,
-    parse_when,
-    parse_whole,
-)
+from collector import TimeParseError, check_adjust, check_resample, parse_when, parse_whole
 
 MAX_PAGE = 100_000
 

@@ -33,16 +33,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
-from .yahoo_market import (
-    DAILY,
-    INTRADAY_MINUTES,
-    NEW_YORK,
-    Market,
-    bar_starts,
-    is_trading_day,
-    local_days,
-    session_of,
-)
+from .yahoo_market import DAILY, INTRADAY_MINUTES, NEW_YORK, Market, bar_starts, is_trading_day, local_days, session_of
 
 UTC = timezone.utc
 DEFAULT_TICKERS = ("MSFT", "AAPL", "SPY", "^GSPC", "EURUSD=X", "ES=F", "BRK-B", "NVDA", "TSLA")
