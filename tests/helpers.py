@@ -45,6 +45,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def assert_paced(times: list[float], spacing: float, jitter: float | None = None) -> None:
+    """Request arrival times honour a pace of one per `spacing` seconds. The pacer hands out
+    slots, and a request can only arrive after its slot, never before; so the k-th arrives at
+    least k slots after the first, give or take how late the first itself arrived (`jitter`,
+    one slot by default). Single gaps say nothing on a busy machine: a late request followed
+    by one on time leaves a short gap without breaking the pace."""
+    jitter = spacing if jitter is None else jitter
+    times = sorted(times)
+    late = [(k, round(t - times[0], 3)) for k, t in enumerate(times) if t - times[0] < k * spacing - jitter]
+    assert not late, f"requests ahead of the pace (k, seconds after the first): {late}"
+
+
 # --- jobs -------------------------------------------------------------------------------
 
 def finished(manager, job_id, timeout=30):

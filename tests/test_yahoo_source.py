@@ -14,6 +14,7 @@ from collector.sources import load_source
 from collector.sources.base import BAR_COLUMNS, Chunk, PermanentError, Request, TransientError
 from collector.sources.yahoo.source import YahooSource
 from tests.fakes.yahoo import YahooFake
+from tests.helpers import assert_paced
 
 UTC = timezone.utc
 
@@ -275,8 +276,7 @@ def test_pacing_is_shared_through_redis(settings, redis_client, yahoo_fake):
     assert not errors
     times = sorted(r["time"] for r in yahoo_fake.requests)
     assert len(yahoo_fake.chart_requests("MSFT")) == 4
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) >= spacing - 0.02, gaps
+    assert_paced(times, spacing)
     assert redis_client.exists(f"{settings.key_prefix}:pacing:yahoo")
     for s in sources:
         s.close()

@@ -160,9 +160,6 @@ class Collector:
         if self.state.stopping and job.status == JobStatus.PENDING:
             self._pass_on(entry)
             return
-        if self.stopping and job.status == JobStatus.PENDING:
-            self._pass_on(entry)
-            return
         if entry.reclaimed and job.status == JobStatus.RUNNING and job.collector not in (None, self.name):
             if self.recovery.owner_still_running(entry, job):
                 return
