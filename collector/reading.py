@@ -176,8 +176,8 @@ def _bound(value: Any, name: str) -> int | None:
     if isinstance(value, str):
         try:
             return int(parse_when(value, end_of_day=name == "end").timestamp())
-        except TimeParseError as exc:
-            raise ValueError(f"{name} {exc}") from None
+        except TimeParseError as exc:  # a whole sentence naming the start or the end
+            raise ValueError(str(exc)) from None
     if isinstance(value, datetime):
         return int(to_utc(value).timestamp())
     if isinstance(value, date):

@@ -66,7 +66,7 @@ def test_unknown_series_and_bad_arguments_say_what_to_do(read, db):
         read("AAPL", "1d", source="sim", adjust="yes")
     with pytest.raises(ValueError, match="1d bars resample to 1w 1mo 3mo, not '5m'"):
         read("AAPL", "1d", source="sim", resample="5m")
-    with pytest.raises(ValueError, match="start is not a date"):
+    with pytest.raises(ValueError, match="Start is not a date like 2024-03-01"):
         read("AAPL", "1d", source="sim", start="yesterday")
 
 
