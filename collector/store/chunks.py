@@ -47,11 +47,11 @@ _ADD = "UPDATE bars SET flags = flags | :flags WHERE series_id = :sid AND ts = :
 def write_chunk(session: Session, key: SeriesKey, fetched: Fetched, job_id: int | None,
                 rules: quality.Rules) -> Written:
     ledger.record(session, key.source, key.symbol, fetched.actions, job_id)
+    sid = series_id(session, key.source, key.symbol, key.interval, key.kind)
     counts = upsert_bars(session, source=key.source, symbol=key.symbol, interval=key.interval, kind=key.kind,
-                         frame=fetched.bars)
+                         frame=fetched.bars, sid=sid)
     if not counts.total:
         return Written(counts)
-    sid = series_id(session, key.source, key.symbol, key.interval, key.kind)
     return Written(counts, flag_chunk(session, sid, key, fetched.bars, rules))
 
 
