@@ -119,8 +119,10 @@ def child(path: str, what: str) -> dict:
             "svg_kb": len(html) / 1024, "page_ms": statistics.median(page_times) * 1000}
 
 
-def run_child(path: Path, what: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", what, str(path)], check=True,
+def run_child(path: Path, what: str, tree: Path | None = None) -> dict:
+    """One measurement in a fresh process, with this tree's code or another's (a baseline)."""
+    script = Path(__file__) if tree is None else tree / "bench" / "data_export.py"
+    out = subprocess.run([sys.executable, str(script), "--child", what, str(path)], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -131,6 +133,8 @@ def main() -> None:
     parser.add_argument("--chart-rows", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "DB"))
+    parser.add_argument("--baseline-tree", type=Path,
+                        help="another checkout (e.g. `git archive main`): its chart is measured alternately with ours")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child[1], args.child[0])))
@@ -141,7 +145,11 @@ def main() -> None:
         prepare(path, args.rows, args.chart_rows)
         print(f"prepared {args.rows:,} + {args.chart_rows:,} bars in {time.perf_counter() - start:.1f} s")
         csv_runs = [run_child(path, "csv") for _ in range(args.repeat)]
-        chart_runs = [run_child(path, "chart") for _ in range(args.repeat)]
+        chart_runs, baseline_runs = [], []
+        for _ in range(args.repeat):  # alternately, so both see the same machine
+            chart_runs.append(run_child(path, "chart"))
+            if args.baseline_tree:
+                baseline_runs.append(run_child(path, "chart", args.baseline_tree))
         parquet = run_child(path, "parquet")
     med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
     print(f"CSV export of {csv_runs[0]['rows']:,} bars ({csv_runs[0]['mb']:.0f} MB): "
@@ -150,6 +158,9 @@ def main() -> None:
           f"(median of {args.repeat})")
     print(f"Chart of {args.chart_rows:,} bars (htmx fragment): median {med(chart_runs, 'chart_ms'):.1f} ms, "
           f"SVG {chart_runs[0]['svg_kb']:.0f} KB; full series page {med(chart_runs, 'page_ms'):.0f} ms")
+    if baseline_runs:
+        print(f"  baseline {args.baseline_tree} in the same run: median {med(baseline_runs, 'chart_ms'):.1f} ms, "
+              f"SVG {baseline_runs[0]['svg_kb']:.0f} KB; full series page {med(baseline_runs, 'page_ms'):.0f} ms")
     print(f"Parquet export of {args.rows:,} bars: {parquet['seconds']:.2f} s, {parquet['rows_per_s']:,.0f} rows/s, "
           f"{parquet['mb']:.1f} MB")
 

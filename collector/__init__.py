@@ -31,7 +31,7 @@ _API: dict[str, str] = {
     # jobs
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",
     "TABS": "collector.jobs", "ValidationError": "collector.jobs", "Submitted": "collector.jobs",
-    "CleanupResult": "collector.jobs",
+    "CleanupResult": "collector.jobs", "AlreadyCurrent": "collector.jobs", "JOB_SORTS": "collector.jobs",
     # stored series
     "Database": "collector.store", "Series": "collector.store", "SeriesStore": "collector.store", "Page": "collector.store",
     "BAR_COLUMNS": "collector.store", "SORTS": "collector.store", "GapReport": "collector.store.gaps",

@@ -131,3 +131,19 @@ def store_bars(db, frame, source="sim", symbol="AAPL", interval="1h", kind="trad
 
 def sim_frame(symbol="AAPL", interval="1h", start="2024-01-01", end="2024-03-01", kind="trades"):
     return simulate(symbol, interval, kind, pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
+
+
+# --- the browser ----------------------------------------------------------------------
+
+AXE = ROOT / "webapp" / "static" / "vendor" / "axe-core-4.14.1.min.js"
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands (WCAG 2.x A and AA,
+    contrast included), one line each; [] when there are none."""
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}, resultTypes: ['violations']})""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -13,7 +13,7 @@ import pytest
 
 from collector.calendar import trading_windows
 from collector.sources import load_source
-from collector.sources.base import PermanentError, Request, TransientError
+from collector.sources.base import PermanentError, Request, TransientError, Unreachable
 from collector.sources.ibkr.pacing import IbPacer, PacingRules
 from collector.sources.ibkr.source import IbkrSource
 from tests.fakes.ib_gateway import NO_PERMISSION_TEXT, PACING_TEXT, FakeIbGateway
@@ -260,11 +260,11 @@ def test_unreachable_gateway_says_so_and_backs_off(make_source):
         port = probe.getsockname()[1]
     src = make_source(port=port, backoff_base=0.2)
     request = Request("AAPL", "1h", *_day())
-    with pytest.raises(TransientError) as caught:
+    with pytest.raises(Unreachable) as caught:
         src.fetch(request, src.plan(request)[0], lambda m: None)
-    assert str(caught.value) == (f"IB Gateway not reachable at 127.0.0.1:{port} — is TWS or IB Gateway "
-                                 "running with the API enabled?")
-    assert caught.value.retry_after == pytest.approx(0.2)
+    assert str(caught.value) == (f"Cannot reach IB Gateway at 127.0.0.1:{port} from this machine: check that "
+                                 "TWS or IB Gateway is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT")
+    assert caught.value.retry_after == pytest.approx(0.2) and caught.value.retries == 1
     waits = []
     with pytest.raises(TransientError) as again:
         src.fetch(request, src.plan(request)[0], waits.append)

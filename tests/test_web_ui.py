@@ -52,7 +52,7 @@ def test_banner_shows_three_and_counts_the_rest(client):
     for symbol in "ABCDE":
         submit(client, symbol=symbol)
     html = client.get("/banner").get_data(as_text=True)
-    assert html.count('class="banner-job') == 3 and "+2 more" in html
+    assert html.count('class="banner-job ') == 3 and "+2 more" in html
 
 
 def test_banner_says_when_no_collector_is_alive(client):
@@ -74,7 +74,7 @@ def test_htmx_submit_returns_the_form_with_a_message_and_triggers_the_banner(cli
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "jobs-changed"
     html = response.get_data(as_text=True)
-    assert "Job #1 (AAPL) queued — follow it in the banner" in html and 'href="/jobs/1"' in html
+    assert "Job #1</strong>" in html and "1 waiting — follow it in the banner" in html and 'href="/jobs/1"' in html
     assert "<html" not in html
 
 

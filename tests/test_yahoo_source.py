@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from collector.sources import load_source
-from collector.sources.base import BAR_COLUMNS, Chunk, PermanentError, Request, TransientError
+from collector.sources.base import BAR_COLUMNS, Chunk, PermanentError, Request, TransientError, Unreachable
 from collector.sources.yahoo.source import YahooSource
 from tests.fakes.yahoo import YahooFake
 from tests.helpers import assert_paced
@@ -217,13 +217,20 @@ def test_rate_limit_is_transient_and_the_next_call_succeeds(source, yahoo_fake):
     assert len(yahoo_fake.chart_requests("MSFT")) == 4
 
 
-def test_server_that_does_not_answer_is_transient(settings):
-    with YahooFake() as gone:
-        url = gone.url
+@pytest.mark.parametrize("gone", ["refused", "no such host"])
+def test_a_server_that_cannot_be_reached_is_worth_one_retry_in_plain_words(settings, gone):
+    if gone == "refused":
+        with YahooFake() as stopped:
+            url = stopped.url
+    else:
+        url = "http://mdc-test.invalid"  # .invalid never resolves
     src = YahooSource(replace(settings, yahoo_base_url=url), pacing_seconds=0)
     request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
-    with pytest.raises(TransientError, match="Cannot reach Yahoo at http://127.0.0.1"):
+    with pytest.raises(Unreachable) as caught:
         src.fetch(request, src.plan(request)[0], lambda m: None)
+    assert str(caught.value) == ("Cannot reach Yahoo Finance from this machine: "
+                                 "check internet access or MDC_YAHOO_BASE_URL")
+    assert caught.value.retries == 1
     src.close()
 
 

@@ -27,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         filters,
         health,
         i18n,
+        job_actions,
         jobs,
         metrics,
         monitor,
@@ -39,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(job_actions.bp)
     app.register_blueprint(collect.bp)
     app.register_blueprint(banner.bp)
     app.register_blueprint(monitor.bp)

@@ -83,7 +83,8 @@ def login():
             session.permanent = True
             return redirect(safe_next(request.form.get("next")), code=303)
         error = N_("That token is not right. It is the value of MDC_AUTH_TOKEN on the server.")
-    return render_template("login.html", error=error, next=request.values.get("next", "")), 401 if error else 200
+    return render_template("login.html", error=error, next=request.values.get("next", ""),
+                           with_banner=False), 401 if error else 200
 
 
 @bp.post("/logout")

@@ -6,26 +6,33 @@ data_actions.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import numpy as np
 from flask import Blueprint, abort, make_response, render_template, request
 
 from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, resample_targets, source_label
 
-from . import chart_marks, charts, exports, services
+from . import chart_marks, chart_svg, charts, exports, services
 from .errors import wants_json
 from .params import page_arg, range_args, transform_args
-from .series_args import SERIES, IntervalConverter, find_series, series_url
+from .series_args import SERIES, IntervalConverter, find_series, job_series_url, series_url
 from .series_json import action_dict, gaps_dict, quality_dict, series_dict
 
 bp = Blueprint("data", __name__)
 
 PER_PAGE = 50
-RANGES = {"1d": 1, "1w": 7, "1m": 30, "3m": 91, "1y": 365, "5y": 1826, "all": None}
+HOUR, DAY = 3600, 86400
+# Chart range presets (seconds back from the last bar); a preset shows where it spans 2 bars or more.
+RANGES = {"1h": HOUR, "4h": 4 * HOUR, "1d": DAY, "1w": 7 * DAY, "1m": 30 * DAY, "3m": 91 * DAY, "1y": 365 * DAY,
+          "5y": 1826 * DAY, "all": None}
 
 
 @bp.record_once
 def _register_converter(state) -> None:
     state.app.url_map.converters.setdefault("interval", IntervalConverter)
     state.app.add_template_global(series_url)
+    state.app.add_template_global(job_series_url)
 
 
 @bp.get("/data")
@@ -81,18 +88,20 @@ def series(source: str, symbol: str, interval: str):
         data.update(gaps=gaps_dict(svc.series.gaps(s)), quality=quality_dict(report),
                     actions=[action_dict(a) for a in svc.series.actions(s)])
         return data
+    bars = svc.series.page(s.id, page, PER_PAGE) if target != "chart" else None
+    latest = bars if page == 1 and bars is not None else svc.series.page(s.id, 1, PER_PAGE)
+    decimals = charts.price_decimals(*(np.array(col, dtype=np.float64) for col in list(zip(*latest.items))[1:5]))
     if target == "bars":
-        response = make_response(render_template("data/_bars.html", s=s, bars=svc.series.page(s.id, page, PER_PAGE)))
+        response = make_response(render_template("data/_bars.html", s=s, bars=bars, decimals=decimals))
     else:
-        chart = chart_context(s)
+        chart = chart_context(s, decimals)
         if target == "chart":
             response = make_response(render_template("data/_chart.html", s=s, **chart))
         else:
             jobs, jobs_total = svc.series.jobs_for(s)
             response = make_response(render_template(
                 "data/series.html", s=s, kinds=svc.series.find(s.source, s.symbol, s.interval),
-                report=svc.series.gaps(s), bars=svc.series.page(s.id, page, PER_PAGE),
-                jobs=jobs, jobs_total=jobs_total, quality=svc.series.quality(s),
+                report=svc.series.gaps(s), bars=bars, jobs=jobs, jobs_total=jobs_total, quality=svc.series.quality(s),
                 actions=svc.series.actions(s), resample_choices=resample_targets(s.interval), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
@@ -117,25 +126,32 @@ def export_parquet(source: str, symbol: str, interval: str):
 
 # --- helpers ------------------------------------------------------------------------
 
-def chart_context(s: Series) -> dict:
+def chart_context(s: Series, decimals: int) -> dict:
     """The range the chart shows (preset or start/end) and the chart itself."""
     chosen = request.args.get("range") or ""
     start, end = range_args()
+    step = interval_seconds(s.interval)
     if start is None and end is None:
         chosen = chosen or "all"
-        days = RANGES[chosen]
-        if days is not None and s.last_ts is not None:
-            start = s.last_ts + interval_seconds(s.interval) - days * 86400
+        back = RANGES[chosen]
+        if back is not None and s.last_ts is not None:
+            start = s.last_ts + step - back
     else:
         chosen = "custom"
     lo = start if start is not None else (s.first_ts or 0)
-    hi = end if end is not None else (s.last_ts or 0) + interval_seconds(s.interval)
+    hi = end if end is not None else (s.last_ts or 0) + step
     store = services.get().series
     data = charts.load(store, s.id, s.interval, lo, hi)
     label = f"{s.symbol} {s.interval} {s.kind} ({source_label(s.source)})"
-    chart = charts.render(data, label)
+    presets = [name for name, back in RANGES.items() if back is None or back >= 2 * step]
     marks = store.suspect_marks(s.id, data.start, data.end) if data.mode != "empty" else []
-    chart = chart_marks.add_quality_layer(chart, data, marks)
-    return {"chart": chart, "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": RANGES,
-            "start_text": request.args.get("start", ""), "end_text": request.args.get("end", ""),
-            "intraday": is_intraday(s.interval)}
+    layers = [chart_marks.quality_layer(marks)] if marks else []
+    return {"chart": chart_svg.render(data, label, decimals, zoom_url=series_url(s), layers=layers),
+            "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": presets, "decimals": decimals, "candles_up_to": charts.CANDLES_UP_TO,
+            "start_text": _input_time(start if chosen == "custom" else None),
+            "end_text": _input_time(end if chosen == "custom" else None), "intraday": is_intraday(s.interval)}
+
+
+def _input_time(epoch: int | None) -> str:
+    """An epoch as a datetime-local input's value (UTC)."""
+    return "" if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M")

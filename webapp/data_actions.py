@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
-from collector import ValidationError
+from collector import AlreadyCurrent, ValidationError
 
 from . import services
 from .errors import wants_json
@@ -22,6 +22,12 @@ def update(source: str, symbol: str, interval: str):
     s = find_series(source, symbol, interval)
     try:
         result = svc.jobs.update_series(s)
+    except AlreadyCurrent as exc:  # nothing to fetch: say so instead of queueing a job for nothing
+        message = exc.errors["series"]
+        if wants_json():
+            return {"current": True, "created": False, "message": message}
+        flash(message, "ok")
+        return redirect(series_url(s), code=303)
     except ValidationError as exc:
         return _refused(exc)
     if wants_json():

@@ -70,4 +70,4 @@ def _render(code: int, name: str, message: str, *, title: Message | None = None)
     if wants_json():
         return {"error": name, "message": message}, code
     title = title or TITLES.get(code, name)
-    return render_template("error.html", code=code, title=title, message=message), code
+    return render_template("error.html", code=code, title=title, message=message, with_banner=False), code

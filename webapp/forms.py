@@ -25,24 +25,26 @@ def job_fields(form: MultiDict) -> dict[str, Any]:
     """Standard fields plus the options the chosen source knows (others' are ignored, so one
     form can carry every source's option inputs)."""
     fields: dict[str, Any] = {name: (form.get(name) or "").strip() for name in STANDARD_FIELDS}
-    # A form sends "custom" when the person picked dates instead of a preset.
-    if fields["period"] == "custom":
+    # "custom" means the dates count. The collect form also says that typed dates win over
+    # the preset still selected (without JavaScript nothing switches the select to custom);
+    # anyone else sending both gets a 422 that says which one counts.
+    if fields["period"] == "custom" or (fields["start"] and form.get("dates") == "win"):
         fields["period"] = ""
-    elif fields["period"]:
-        fields["start"] = fields["end"] = ""
     source = fields["source"].lower()
     names = services.get().sources.option_names().get(source, ()) if source in SOURCES else ()
     fields["options"] = {name: form.get(name) for name in names if name in form}
     return fields
 
 
-def form_context(values: dict, errors: dict, *, submitted=None) -> dict:
-    """Everything the form templates need; `values` are what the person typed."""
+def form_context(values: dict, errors: dict, *, submitted=None, notes=None) -> dict:
+    """Everything the form templates need; `values` are what the person typed, `submitted`
+    the jobs just submitted (one live line about them), `notes` what that line cannot say."""
     values = {**DEFAULTS, **{k: v for k, v in values.items() if v is not None}}
     source = values.get("source") if values.get("source") in SOURCES else DEFAULTS["source"]
     values["source"] = source
     sources = services.get().sources
     return {"values": values, "errors": errors, "sources": SOURCES, "periods": PERIODS,
             "intervals": tuple(sources.get(source).intervals), "choices": sources.option_choices(source),
-            "note": SOURCE_NOTES.get(source, ""), "submitted": submitted or [], "hint": None,
+            "note": SOURCE_NOTES.get(source, ""), "submitted_jobs": submitted or [], "notes": notes or [],
+            "hint": None,
             "standard_fields": STANDARD_FIELDS}

@@ -23,6 +23,11 @@ def series_url(s: Series, endpoint: str = "data.series", **values) -> str:
     return url_for(endpoint, source=s.source, symbol=s.symbol, interval=s.interval, kind=s.kind, **values)
 
 
+def job_series_url(job, endpoint: str = "data.series", **values) -> str:
+    """The series a job wrote (or writes), from the job's own fields."""
+    return url_for(endpoint, source=job.source, symbol=job.symbol, interval=job.interval, kind=job.kind, **values)
+
+
 def find_series(source: str, symbol: str, interval: str) -> Series:
     """The series the URL names, or a 404 that says what is stored instead."""
     if source not in SOURCES:

@@ -2,10 +2,11 @@
 incremental updates of stored series, retention cleanup, and the figures about jobs."""
 
 from .cleanup import CleanupResult, cleanup
+from .incremental import AlreadyCurrent
 from .manager import JobManager, Submitted
-from .queries import TABS, Tab
+from .queries import JOB_SORTS, TABS, Tab
 from .stats import Histogram, JobStats, Summary
 from .validation import JobSpec, ValidationError
 
-__all__ = ["CleanupResult", "Histogram", "JobManager", "JobSpec", "JobStats", "Submitted", "Summary", "TABS", "Tab",
+__all__ = ["AlreadyCurrent", "JOB_SORTS", "CleanupResult", "Histogram", "JobManager", "JobSpec", "JobStats", "Submitted", "Summary", "TABS", "Tab",
            "ValidationError", "cleanup"]

@@ -7,10 +7,13 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+import pandas as pd
+
+from collector import calendar
 from collector.sources import Source
 from collector.store import Series, SeriesStore
-from collector.store.gaps import fill_ranges
-from collector.timespec import interval_seconds
+from collector.store.gaps import fill_ranges, method_for
+from collector.timespec import interval_seconds, is_intraday
 
 from .validation import JobSpec, ValidationError, build_spec
 
@@ -47,14 +50,20 @@ def spec_for(store: SeriesStore, series: Series, start: int, end: int | None, ge
     return spec
 
 
+class AlreadyCurrent(ValidationError):
+    """Nothing newer than the last stored bar can exist yet: an update would fetch nothing."""
+
+
 def update_spec(store: SeriesStore, series: Series, get_source: GetSource) -> JobSpec:
     """From the last stored bars (collected again: the newest may have been unfinished, the
-    others are checked against what the source sends now) to now."""
+    others are checked against what the source sends now) to now; AlreadyCurrent when no newer
+    bar can exist yet."""
     if series.last_ts is None:
         raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
     now = int(datetime.now(timezone.utc).timestamp())
-    if series.last_ts >= now:
-        raise ValidationError({"series": "The series is already up to date."})
+    if is_current(series, now):
+        raise AlreadyCurrent({"series": f"{series.symbol} {series.interval} is already current: no bar after "
+                                        f"the last one stored ({_iso(series.last_ts)}) has started yet."})
     return spec_for(store, series, store.tail_start(series.id, OVERLAP_BARS), None, get_source)
 
 
@@ -67,6 +76,24 @@ def recollect_spec(store: SeriesStore, series: Series, get_source: GetSource) ->
     if oldest is not None:
         start = max(start, int(oldest(series.interval).timestamp()))
     return spec_for(store, series, start, None, get_source)
+
+
+def is_current(series: Series, now: int) -> bool:
+    """True when no bar after the last stored one can have started by `now`: the next one
+    is still in the future, or the market has not traded since (nights, weekends, holidays)."""
+    after = series.last_ts + interval_seconds(series.interval)
+    if after > now:
+        return True
+    method = method_for(series.source, series.symbol, series.interval)
+    if method == "sim":
+        start, end = pd.Timestamp(after, unit="s", tz="UTC"), pd.Timestamp(now, unit="s", tz="UTC")
+        return calendar.sim_bar_times(series.interval, start, end).size == 0
+    if method == "nyse" and is_intraday(series.interval):
+        return not calendar.trading_windows(_dt(after), _dt(now))
+    if method == "nyse":  # daily bars: a session that opened after the last stored day
+        _days, opens, _closes = calendar.sessions(after, now)
+        return not (opens <= now).any()
+    return False
 
 
 def fill_specs(store: SeriesStore, series: Series, get_source: GetSource) -> tuple[list[JobSpec], dict[str, str]]:

@@ -205,6 +205,15 @@ def cancel(db: Database, job_id: int) -> tuple[Job | None, bool]:
         return session.get(Job, job_id), at_once
 
 
+def dismiss(db: Database, job_ids: list[int] | None = None) -> int:
+    """Mark failures as seen (these, or every one): off the banner and the navigation's count."""
+    where = [Job.status == JobStatus.FAILED, Job.dismissed_at.is_(None)]
+    if job_ids is not None:
+        where.append(Job.id.in_(job_ids))
+    with db.write() as session:
+        return session.execute(update(Job).where(*where).values(dismissed_at=utcnow())).rowcount or 0
+
+
 # --- the outbox: is the job's queue entry known to exist? -----------------------------------
 
 def mark_published(db: Database, job_id: int) -> None:

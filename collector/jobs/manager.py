@@ -25,6 +25,7 @@ from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_
 
 log = logging.getLogger("mdc.jobs")
 
+CANCEL_REQUESTED = "Cancel requested: the job stops once the chunk it is fetching is in, or at once while it waits."
 EXAMPLE_SYMBOL = "AAPL"  # stands in for the symbol when the form asks whether the rest fits
 
 
@@ -84,12 +85,12 @@ class JobManager(JobQueries):
                 raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
         return [self.create(spec) for spec in specs]
 
-    def create(self, spec: JobSpec) -> Submitted:
+    def create(self, spec: JobSpec, *, retry_of: int | None = None) -> Submitted:
         job = Job(source=spec.source, symbol=spec.symbol, interval=spec.interval, kind=spec.kind,
                   start=spec.start, end=spec.end, period=spec.period, options=spec.options,
                   status=JobStatus.PENDING, progress_done=0, progress_total=0, rows_new=0,
                   rows_updated=0, rows_unchanged=0, attempts=0, cancel_requested=False,
-                  created_at=utcnow(), published_at=utcnow(), request_key=spec.request_key)
+                  created_at=utcnow(), published_at=utcnow(), request_key=spec.request_key, retry_of=retry_of)
         # Marked as queued in the same transaction (one write per submit): if the XADD fails
         # the mark is cleared and the outbox queues it later; if this process dies in between,
         # the collectors' reconcile duty finds a PENDING job without a queue entry.
@@ -99,7 +100,7 @@ class JobManager(JobQueries):
         except IntegrityError:
             existing = self._active_with_key(spec.request_key)
             if existing is None:  # finished between our insert and this read: try once more
-                return self.create(spec)
+                return self.create(spec, retry_of=retry_of)
             return Submitted(existing, created=False, queued=existing.published_at is not None)
         try:
             self.queue.publish(job.id)
@@ -135,14 +136,21 @@ class JobManager(JobQueries):
         return sum(1 for job_id in ids if self.publish(job_id))
 
     def retry(self, job_id: int) -> Submitted:
-        """Submit the same request again (for a failed or cancelled job)."""
+        """Submit the same request again (for a failed or cancelled job), linked to it; a
+        failure that is retried counts as seen."""
         old = self.get(job_id)
         if old is None:
             raise LookupError(job_id)
         spec = JobSpec(source=old.source, symbol=old.symbol, interval=old.interval, kind=old.kind,
                        start=old.start, end=old.end, period=None, options=dict(old.options or {}),
                        end_is_now=False)
-        return self.create(spec)
+        result = self.create(spec, retry_of=old.id)
+        lifecycle.dismiss(self.db, [old.id])
+        return result
+
+    def dismiss(self, job_ids: list[int] | None = None) -> int:
+        """Failures seen: off the banner and the failure count (these, or all of them)."""
+        return lifecycle.dismiss(self.db, job_ids)
 
     # --- stored series ----------------------------------------------------------------
     def update_series(self, series: Series) -> Submitted:
@@ -170,7 +178,7 @@ class JobManager(JobQueries):
         if at_once:
             self.queue.add_job_event(job, lifecycle.CANCELLED_BEFORE_START)
         elif job.status == JobStatus.RUNNING:
-            self.queue.add_job_event(job, "Cancel requested: stopping after the current chunk.")
+            self.queue.add_job_event(job, CANCEL_REQUESTED)
         return job
 
     def cleanup(self, days: int | None = None) -> CleanupResult:

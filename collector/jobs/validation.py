@@ -141,7 +141,9 @@ def _range(fields: Mapping[str, Any], period: str | None, now: datetime, errors:
         except TimeParseError as exc:
             errors["end"] = exc.message
     if period and start_text:
-        errors["period"] = N_("Give either a period or a start date, not both.")
+        errors["period"] = N_("Give either a period or dates, not both: with period {period} and start {start} "
+                              "it is unclear which counts. Dates count with period custom (or no period); "
+                              "leave start out to collect the period.", period=period, start=start_text)
     elif period:
         if period not in PERIODS:
             errors["period"] = N_("Unknown period {period!r}: use one of {choices}, or a start date.",

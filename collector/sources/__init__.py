@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .base import PermanentError, Source, SourceError, TransientError
+from .base import Interrupted, PermanentError, Source, SourceError, TransientError, Unreachable
 
 if TYPE_CHECKING:
     from collector.settings import Settings
@@ -57,5 +57,5 @@ class SourceSet:
             source.close()
 
 
-__all__ = ["SOURCES", "Source", "SourceError", "PermanentError", "TransientError",
+__all__ = ["SOURCES", "Interrupted", "Source", "SourceError", "PermanentError", "TransientError", "Unreachable",
            "SourceSet", "load_source", "source_label"]

@@ -12,6 +12,7 @@ report_wait)` on its own, for a job whose range does not reach the present.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Protocol, runtime_checkable
@@ -37,9 +38,24 @@ class TransientError(SourceError):
     `retry_after` (seconds) overrides the worker's backoff when the source knows better.
     """
 
+    retries: int | None = None  # at most this many retries, whatever the setting says
+
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unreachable(TransientError):
+    """The source cannot be reached at all (its name does not resolve, nothing listens on its
+    port): one retry rules out a blip; more only keep people waiting."""
+
+    retries = 1
+
+
+class Interrupted(BaseException):
+    """A wait was cut short: the job was cancelled or the collector is stopping. A
+    BaseException, like asyncio.CancelledError, so that no library's `except Exception`
+    around a source's wait swallows it."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +105,16 @@ class Fetched:
         return result if isinstance(result, Fetched) else cls(result)
 
 
-# Called by a source while it waits (pacing, backoff) so progress never looks stuck.
+# Called by a source while it waits (pacing, backoff) so progress never looks stuck. The
+# worker passes an object that can also `sleep(seconds)`: a sleep that raises Interrupted
+# as soon as the job is cancelled, which sources use for every wait (see `sleeper`).
 WaitReporter = Callable[[str], None]
+
+
+def sleeper(report_wait: Any, default: Callable[[float], None] = time.sleep) -> Callable[[float], None]:
+    """How a source should sleep while fetching: the worker's interruptible sleep when the
+    reporter it was given has one, else `default` (a plain call from a test or a script)."""
+    return getattr(report_wait, "sleep", None) or default
 
 
 @runtime_checkable

@@ -118,6 +118,8 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     request_key: Mapped[str] = mapped_column(String(64))  # hash of what was asked, for de-duplication
+    retry_of: Mapped[int | None] = mapped_column(Integer)  # the job this one repeats (Retry)
+    dismissed_at: Mapped[datetime | None]  # a failure someone has seen: off the banner and the count
 
     @property
     def is_active(self) -> bool:
@@ -143,6 +145,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_finished_at", "finished_at"),
+        Index("ix_jobs_retry_of", "retry_of"),
+        Index("ix_jobs_status_dismissed", "status", "dismissed_at"),  # the banner's failure count
         # At most one active job per request, even with several web workers racing.
         Index("uq_jobs_active_request", "request_key", unique=True,
               sqlite_where=text("status IN ('PENDING', 'RUNNING')"),

@@ -47,9 +47,12 @@ class Buckets:
     """A range cut into equal time buckets; only buckets holding bars are kept."""
 
     ts: np.ndarray  # first bar time in each bucket
+    last: np.ndarray  # the bucket's last second (its bars start before it)
     close_min: np.ndarray
     close_max: np.ndarray
-    count: int
+    volume: np.ndarray
+    counts: np.ndarray  # bars in each bucket
+    count: int  # bars in all
 
 
 class SeriesStore:
@@ -88,10 +91,12 @@ class SeriesStore:
             return session.scalar(query) or 0
 
     def span(self, sid: int, start: int | None = None, end: int | None = None) -> tuple[int | None, int | None]:
-        """First and last bar time in the range, (None, None) when it holds no bars."""
-        query = select(func.min(Bar.ts), func.max(Bar.ts)).where(Bar.series_id == sid, *_range(start, end))
+        """First and last bar time in the range, (None, None) when it holds no bars. Two
+        one-row index reads: min() and max() together make SQLite scan the whole range."""
+        where = (Bar.series_id == sid, *_range(start, end))
         with self.db.read() as session:
-            lo, hi = session.execute(query).one()
+            lo = session.scalar(select(Bar.ts).where(*where).order_by(Bar.ts).limit(1))
+            hi = session.scalar(select(Bar.ts).where(*where).order_by(Bar.ts.desc()).limit(1))
         return lo, hi
 
     def tail_start(self, sid: int, bars: int) -> int | None:
@@ -152,34 +157,39 @@ class SeriesStore:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def buckets(self, sid: int, start: int, end: int, n: int) -> Buckets:
-        """Min and max close in `n` equal time buckets of [start, end), for a chart.
+        """First bar time, lowest and highest close, volume and bar count in `n` equal time
+        buckets of [start, end), for a chart; `last` is where each bucket ends.
 
         SQLite: one indexed range query per bucket (a GROUP BY over an expression would sort
         every bar first; separate range scans over the clustered key are about twice as fast).
-        PostgreSQL: one GROUP BY.
+        PostgreSQL: one GROUP BY. Each aggregate costs about a fifth more per bar, so only these.
         """
         width = max(1, -(-(end - start) // n))
+        columns = "min(ts), min(close), max(close), sum(volume), count(*)"
         if self.db.dialect == "postgresql":
-            sql = ("SELECT (ts - %(lo)s) / %(w)s AS b, min(ts), min(close), max(close), count(*) FROM bars "
+            sql = (f"SELECT (ts - %(lo)s) / %(w)s AS b, {columns} FROM bars "
                    "WHERE series_id = %(sid)s AND ts >= %(lo)s AND ts < %(hi)s GROUP BY b ORDER BY b")
             with self.db.read() as session:
-                rows = [r[1:] for r in session.connection().exec_driver_sql(
+                rows = [tuple(r) for r in session.connection().exec_driver_sql(
                     sql, {"lo": start, "w": width, "sid": sid, "hi": end}).fetchall()]
         else:
-            sql = ("SELECT min(ts), min(close), max(close), count(*) FROM bars "
-                   "WHERE series_id = ? AND ts >= ? AND ts < ?")
+            sql = f"SELECT {columns} FROM bars WHERE series_id = ? AND ts >= ? AND ts < ?"
             with self.db.read() as session:
                 cur = session.connection().connection.driver_connection.cursor()
                 try:
-                    rows = [cur.execute(sql, (sid, lo, lo + width)).fetchone() for lo in range(start, end, width)]
+                    rows = [(i, *cur.execute(sql, (sid, lo, lo + width)).fetchone())
+                            for i, lo in enumerate(range(start, end, width))]
                 finally:
                     cur.close()
-                rows = [r for r in rows if r[3]]
+                rows = [r for r in rows if r[-1]]
         if not rows:
-            empty = np.array([], dtype=np.float64)
-            return Buckets(np.array([], dtype=np.int64), empty, empty, 0)
-        ts, lo_, hi_, counts = (np.array(col) for col in zip(*rows))
-        return Buckets(ts.astype(np.int64), lo_.astype(np.float64), hi_.astype(np.float64), int(counts.sum()))
+            none_i, none_f = np.array([], dtype=np.int64), np.array([], dtype=np.float64)
+            return Buckets(none_i, none_i, none_f, none_f, none_f, none_i, 0)
+        index, ts, c_min, c_max, volume, counts = (np.array(col) for col in zip(*rows))
+        counts = counts.astype(np.int64)
+        last = np.minimum(start + (index.astype(np.int64) + 1) * width, end) - 1
+        return Buckets(ts.astype(np.int64), last, c_min.astype(np.float64), c_max.astype(np.float64),
+                       np.nan_to_num(volume.astype(np.float64)), counts, int(counts.sum()))
 
     def jobs_for(self, series: Series, limit: int = 20) -> tuple[list[Job], int]:
         """Jobs that wrote this series (same source, symbol, interval and kind), newest first."""

@@ -135,7 +135,7 @@ class SeriesKeeper:
         if ask is None:
             return
         since = datetime.fromtimestamp(self.snapshot.last, tz=utcnow().tzinfo) - timedelta(days=1)
-        actions = self.retry(lambda: ask(self.job.symbol, since, utcnow(), self.progress.waiting))
+        actions = self.retry(lambda waits: ask(self.job.symbol, since, utcnow(), waits))
         with self.db.write() as session:
             ledger.record(session, self.job.source, self.job.symbol, actions, self.job.id)
 

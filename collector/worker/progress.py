@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, Callable
 
 import redis
 
@@ -35,13 +35,14 @@ class Progress:
     def counts(self) -> Counts:
         return Counts(self.done, self.total, self.rows_new, self.rows_updated)
 
-    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0, pipe: Any = None) -> None:
+    def event(self, message: str, state: str = JobStatus.RUNNING, *, bars_written: int = 0, pipe: Any = None,
+              **extra: str) -> None:
         """Append a progress event; with `bars_written`, count them for the monitor in the same
         round trip. Given a pipeline, only queue the commands on it (the caller executes it)."""
         try:
             target = pipe if pipe is not None else self.queue.redis.pipeline(transaction=False)
             self.queue.add_event(self.job_id, state=state, message=message, counts=self.counts,
-                                 collector=self.collector, pipe=target)
+                                 collector=self.collector, pipe=target, **extra)
             record_bars(target, self.queue.prefix, self.source, bars_written)
             if pipe is None:
                 target.execute()
@@ -54,6 +55,19 @@ class Progress:
         if now - self._last_wait >= 2.0:
             self._last_wait = now
             self.event(message)
+
+
+class JobWaits:
+    """What a source is given while it fetches one chunk: calling it reports a wait (a progress
+    event), and `sleep()` waits in a way that a cancel or a shutdown cuts short (see
+    sources.base.sleeper)."""
+
+    def __init__(self, progress: Progress, sleep: Callable[[float], None]):
+        self._progress = progress
+        self.sleep = sleep
+
+    def __call__(self, message: str) -> None:
+        self._progress.waiting(message)
 
 
 def backoff(attempt: int, base: float, cap: float = 120.0) -> float:

@@ -18,12 +18,12 @@ from collector.jobs import JobManager, lifecycle
 from collector.quality import Rules
 from collector.queue import Entry
 from collector.settings import Settings
-from collector.sources import PermanentError, Source, TransientError
+from collector.sources import Interrupted, PermanentError, Source, TransientError, Unreachable
 from collector.sources.base import Chunk, Fetched, Request
 from collector.store import Job, JobStatus, is_outage, retry_db
 
 from .keeper import SeriesKeeper
-from .progress import Progress, backoff
+from .progress import JobWaits, Progress, backoff
 from .state import WorkerState
 
 log = logging.getLogger("mdc.collector")
@@ -31,8 +31,15 @@ log = logging.getLogger("mdc.collector")
 OUTCOME = {JobStatus.COMPLETED: "completed", JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
 
 
-class Stopping(Exception):
+CANCEL_CHECK_S = 0.5  # while a job waits, how often its row is asked whether it was cancelled
+
+
+class Stopping(Interrupted):
     """Shutdown was requested while waiting."""
+
+
+class Cancelled(Interrupted):
+    """The job was cancelled while it waited (a retry's backoff, a source's pacing)."""
 
 
 def request_of(job: Job) -> Request:
@@ -62,6 +69,8 @@ class JobRunner:
             self._chunks(entry, job, plan, progress, resumed_from)
         except Stopping:
             self.hand_back(entry, job, progress)
+        except Cancelled:
+            self.end(entry, job, JobStatus.CANCELLED, lifecycle.CANCELLED_ON_REQUEST, progress)
         except PermanentError as exc:
             self.end(entry, job, JobStatus.FAILED, str(exc), progress)
         except lifecycle.LostJob:
@@ -92,7 +101,7 @@ class JobRunner:
         for index in range(first, len(plan)):
             if self.state.stopping:
                 raise Stopping()
-            fetched = self._fetch(source, request, plan[index], progress)
+            fetched = self._fetch(source, request, plan[index], progress, job.id)
             if index == 0:
                 retry_db(lambda: keeper.check_overlap(fetched))
             if index + 1 == len(plan) and not keeper.writes_apart(fetched):
@@ -106,17 +115,19 @@ class JobRunner:
             if saved.cancel_requested:
                 self.end(entry, job, JobStatus.CANCELLED, lifecycle.CANCELLED_ON_REQUEST, progress)
                 return
-        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # no chunks left to write at the end
+        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # no chunk left to write at the end
 
     def _keeper(self, job: Job, source: Source, progress: Progress) -> SeriesKeeper:
+        """What keeps the series whole while this job writes it (splits, the overlap check)."""
         settings = self.settings
-        recollect = None
-        if settings.recollect_revised:
-            def recollect(series):
-                return self.jobs.recollect_series(series).job.id
+
+        def recollect(series) -> int:
+            return self.jobs.recollect_series(series).job.id
+
         return SeriesKeeper(self.db, job, source, progress, self.state.name,
-                            fetch=lambda request, chunk: self._fetch(source, request, chunk, progress),
-                            retry=self._retrying, recollect=recollect,
+                            fetch=lambda request, chunk: self._fetch(source, request, chunk, progress, job.id),
+                            retry=lambda call: self._retrying(call, progress, job.id),
+                            recollect=recollect if settings.recollect_revised else None,
                             rules=Rules(settings.quality_spike_sigmas, settings.quality_run_bars))
 
     def _announce(self, job: Job, progress: Progress, first: int, resumed_from: str | None) -> None:
@@ -129,33 +140,52 @@ class JobRunner:
         log.info("job %s %s %s %s: %s at chunk %d of %d", job.id, job.symbol, job.source, job.interval,
                  "resuming" if first or resumed_from else "starting", first + 1, total)
 
-    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress) -> Fetched:
-        return Fetched.of(self._retrying(lambda: source.fetch(request, chunk, progress.waiting), progress))
+    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress, job_id: int) -> Fetched:
+        return Fetched.of(self._retrying(lambda waits: source.fetch(request, chunk, waits), progress, job_id))
 
-    def _retrying(self, call, progress: Progress | None = None):
-        """call(), retrying transient source errors with backoff (and saying so)."""
+    def _retrying(self, call, progress: Progress, job_id: int):
+        """call(waits), retrying transient source errors with backoff (and saying so)."""
+        waits = JobWaits(progress, lambda seconds: self.sleep(seconds, job_id))
         attempt = 0
         while True:
             try:
-                return call()
+                return call(waits)
             except TransientError as exc:
                 attempt += 1
-                if attempt > self.settings.max_retries:
-                    raise PermanentError(f"Gave up after {self.settings.max_retries} retries: {exc}") from exc
+                limit = self.settings.max_retries if exc.retries is None else min(exc.retries, self.settings.max_retries)
+                if attempt > limit:
+                    raise PermanentError(_gave_up(exc, limit)) from exc
                 delay = exc.retry_after if exc.retry_after is not None else backoff(
                     attempt, self.settings.retry_base_seconds)
-                if progress is not None:
-                    progress.event(f"{exc} Retrying in {delay:.0f} s "
-                                   f"(attempt {attempt} of {self.settings.max_retries}).")
-                self.sleep(delay)
+                # retry and retry_at let the banner count down ("retrying 3/5 in 6 s").
+                progress.event(f"{exc} Retrying {attempt}/{limit} in {delay:.0f} s.",
+                               retry=f"{attempt}/{limit}", retry_at=f"{time.time() + delay:.3f}")
+                self.sleep(delay, job_id)
 
-    def sleep(self, seconds: float) -> None:
-        """Wait, but raise Stopping as soon as the collector is asked to stop."""
+    def sleep(self, seconds: float, job_id: int | None = None) -> None:
+        """Wait, but raise Stopping as soon as the collector is asked to stop and, given the
+        job waiting, Cancelled as soon as someone cancels it (its row is read every 0.5 s)."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        next_check = 0.0
+        while True:
             if self.state.stopping:
                 raise Stopping()
-            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            now = time.monotonic()
+            if job_id is not None and now >= next_check:
+                if self._cancel_requested(job_id):
+                    raise Cancelled()
+                next_check = now + CANCEL_CHECK_S
+            if now >= deadline:
+                return
+            time.sleep(min(0.1, deadline - now))
+
+    def _cancel_requested(self, job_id: int) -> bool:
+        try:
+            return self.jobs.cancel_requested(job_id)
+        except DBAPIError as exc:  # the database is away: keep waiting; the chunk's write will tell
+            if not is_outage(exc):
+                raise
+            return False
 
     def _fail_internal(self, entry: Entry, job: Job, exc: Exception, progress: Progress) -> None:
         log.exception("job %s failed unexpectedly", job.id)
@@ -221,6 +251,12 @@ class JobRunner:
         while self.unacked:
             self.queue.ack(self.unacked[0])
             self.unacked.pop(0)
+
+
+def _gave_up(exc: TransientError, retries: int) -> str:
+    if isinstance(exc, Unreachable):
+        return str(exc)  # already says what to check; "gave up after 1 retry" adds nothing
+    return f"Gave up after {retries} retr{'y' if retries == 1 else 'ies'}: {exc}"
 
 
 def _chunk_message(progress: Progress, counts, suspect: int) -> str:

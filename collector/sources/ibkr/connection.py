@@ -17,10 +17,10 @@ import sys
 import time
 from typing import Any, Awaitable, Callable
 
-from collector.sources.base import TransientError, WaitReporter
+from collector.sources.base import TransientError, Unreachable, WaitReporter, sleeper
 
 from .client_ids import ClientIdClaim
-from .errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, unreachable_message
+from .errors import CLIENT_ID_IN_USE, CONNECTIVITY_CODES, is_unreachable, unreachable_message
 
 
 def import_ib() -> Any:
@@ -100,7 +100,7 @@ class IbConnection:
         delay = self._next_attempt - time.monotonic()
         if delay > 0:
             report_wait(f"reconnecting to IB Gateway in {math.ceil(delay)} s")
-            time.sleep(delay)
+            sleeper(report_wait)(delay)
         ib_mod = import_ib()
         for _ in range(4):  # a client id taken outside mdc costs one quick retry each
             client_id = self.claim.claim(self._refused)
@@ -115,7 +115,8 @@ class IbConnection:
                 self._failures += 1
                 backoff = min(self.backoff_max, self.backoff_base * 2 ** (self._failures - 1))
                 self._next_attempt = time.monotonic() + backoff
-                raise TransientError(unreachable_message(self.host, self.port), retry_after=backoff) from exc
+                error = Unreachable if is_unreachable(exc) else TransientError
+                raise error(unreachable_message(self.host, self.port), retry_after=backoff) from exc
             self._failures, self._next_attempt = 0, 0.0
             return self.ib
         raise TransientError(f"IB Gateway at {self.host}:{self.port} refused client ids "

@@ -7,6 +7,8 @@ See https://interactivebrokers.github.io/tws-api/message_codes.html
 
 from __future__ import annotations
 
+import socket
+
 from collector.sources.base import PermanentError, SourceError, TransientError
 
 # How long to stay away after IB itself reported a pacing violation. IB does not say;
@@ -30,8 +32,16 @@ class NoData(Exception):
 
 
 def unreachable_message(host: str, port: int) -> str:
-    return (f"IB Gateway not reachable at {host}:{port} — is TWS or IB Gateway "
-            "running with the API enabled?")
+    return (f"Cannot reach IB Gateway at {host}:{port} from this machine: check that TWS or IB Gateway "
+            "is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Nothing listens at the address, or its name does not resolve: not worth many retries."""
+    if isinstance(exc, (ConnectionRefusedError, socket.gaierror)):
+        return True
+    # asyncio joins the errors of every address a name resolves to into one OSError
+    return type(exc) is OSError and "Connect call failed" in str(exc)
 
 
 def classify(code: int, text: str, symbol: str = "") -> SourceError | NoData:

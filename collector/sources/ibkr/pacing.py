@@ -18,7 +18,7 @@ from typing import Callable
 import redis as redis_lib
 
 from collector import luascripts
-from collector.sources.base import TransientError, WaitReporter
+from collector.sources.base import TransientError, WaitReporter, sleeper
 
 log = logging.getLogger("mdc.ibkr")
 
@@ -72,12 +72,13 @@ class IbPacer:
         args = [signature, uuid.uuid4().hex, weight, rules.identical_window,
                 rules.burst_window, rules.burst_max, rules.window, rules.window_max]
         waited = 0.0
+        sleep = sleeper(report_wait, self._sleep)  # the job's own sleep, which a cancel cuts short
         while True:
             wait = self._try(keys, args)
             if wait <= 0:
                 return waited
             report_wait(f"waiting for IB pacing, resumes in {math.ceil(wait)} s")
-            self._sleep(wait + 0.005)  # a hair past the edge, so the slot has surely freed
+            sleep(wait + 0.005)  # a hair past the edge, so the slot has surely freed
             waited += wait
 
     def penalize(self, seconds: float | None = None) -> float:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 
 from collector import luascripts
-from collector.sources.base import TransientError, WaitReporter
+from collector.sources.base import TransientError, WaitReporter, sleeper
 from collector.timespec import describe_interval
 
 # Shared vocabulary -> yfinance's interval names.
@@ -109,7 +109,7 @@ class Pacer:
         if delay >= REPORT_WAIT_AFTER and self.report_wait is not None:
             self.report_wait(f"waiting for Yahoo pacing, resumes in {math.ceil(delay)} s")
         if delay > 0:
-            time.sleep(delay)
+            sleeper(self.report_wait)(delay)  # the job's own sleep, which a cancel cuts short
         return delay
 
     def _reserve(self) -> float:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import yfinance as yf
+from curl_cffi.const import CurlECode
 from curl_cffi.requests import exceptions as http
 from yfinance import exceptions as yfe
 
@@ -29,6 +30,7 @@ from collector.sources.base import (
     Request,
     SourceError,
     TransientError,
+    Unreachable,
     WaitReporter,
     empty_bars,
 )
@@ -41,6 +43,9 @@ from .session import YahooSession, configure_yfinance, yfinance_call
 log = logging.getLogger("mdc.yahoo")
 
 _DAY = timedelta(days=1)
+UNREACHABLE = "Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL"
+# curl's codes for "no such host" and "nothing listens there": no answer will come by retrying.
+_UNREACHABLE_CODES = (CurlECode.COULDNT_RESOLVE_HOST, CurlECode.COULDNT_CONNECT, CurlECode.COULDNT_RESOLVE_PROXY)
 
 
 class YahooSource:
@@ -121,7 +126,7 @@ class YahooSource:
     def _history(self, symbol: str, span, yf_interval: str, adjusted: bool, report_wait: WaitReporter):
         """yfinance's frame and the actions it parsed from the same answer; None for no trading."""
         session = self._open_session()
-        self.pacer.report_wait = report_wait
+        self.pacer.report_wait = report_wait  # also how the pacer sleeps (a cancel cuts it short)
         try:
             with yfinance_call(session):
                 ticker = yf.Ticker(symbol, session=session)
@@ -193,12 +198,14 @@ class YahooSource:
             return PermanentError(f"{where} answered HTTP {status} for {symbol}.")
         if isinstance(exc, http.Timeout):
             return TransientError(f"{where} did not answer within {self.timeout:g} s.")
+        if getattr(exc, "code", None) in _UNREACHABLE_CODES or isinstance(exc, ConnectionRefusedError):
+            return Unreachable(UNREACHABLE)
         if isinstance(exc, (http.RequestException, OSError)):
-            return TransientError(f"Cannot reach {where}: {exc}.")
+            return TransientError(f"Cannot reach {where}: {_sentence(exc)}")
         if isinstance(exc, yfe.YFDataException):
-            return TransientError(f"{where} is not answering normally: {exc}.")
+            return TransientError(f"{where} is not answering normally: {_sentence(exc)}")
         if isinstance(exc, yfe.YFException):
-            return PermanentError(f"Yahoo: {exc}.")
+            return PermanentError(f"Yahoo: {_sentence(exc)}")
         if isinstance(exc, json.JSONDecodeError):
             return TransientError(f"{where} answered with something that is not chart data.")
         return TransientError(f"Reading Yahoo's answer for {symbol} failed ({type(exc).__name__}: {exc}).")
@@ -214,6 +221,11 @@ def _chunks(start: datetime, end: datetime, anchor: datetime, span: timedelta) -
         chunks.append(Chunk(lo, hi))
         lo = hi
     return chunks
+
+
+def _sentence(exc: Exception) -> str:
+    """An exception's text as one sentence: libcurl's messages end with their own full stop."""
+    return str(exc).strip().rstrip(".") + "."
 
 
 def _floor30(moment: datetime) -> datetime:

@@ -1,0 +1,141 @@
+"""Changing jobs: submit, cancel, retry, dismiss a failure, clean now. Form-encoded POSTs:
+303 for browsers, the form fragment for htmx, JSON when asked, 4xx with the reason."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+
+from collector import ValidationError
+
+from . import services
+from .auth import safe_next
+from .errors import wants_json
+from .forms import form_context, job_fields
+from .serialize import job_to_dict
+
+bp = Blueprint("job_actions", __name__)
+
+
+@bp.post("/jobs")
+def create():
+    """Submit one job per symbol; 303 to the job for browsers, 201 JSON, 422 with field errors."""
+    fields = job_fields(request.form)
+    values = dict(request.form.items())
+    try:
+        results = services.get().jobs.submit(fields, only_missing=bool(request.form.get("only_missing")))
+    except ValidationError as exc:
+        if wants_json():
+            return {"errors": exc.errors}, 422
+        if "period" in exc.errors and values.get("start"):
+            values["period"] = "custom"  # dates typed: show them as what counts, ready to send again
+        template = "collect/_form.html" if request.htmx else "collect/index.html"
+        return render_template(template, **form_context(values, exc.errors)), 422
+    if wants_json():
+        payload = [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results]
+        return (payload[0] if len(payload) == 1 else payload), 201
+    if request.htmx:
+        # Stay on the form (ready for the next ticker) with one live line about what was submitted.
+        values["symbol"] = ""
+        context = form_context(values, {}, submitted=[r.job for r in results], notes=_notes(results))
+        response = make_response(render_template("collect/_form.html", **context))
+        response.headers["HX-Trigger"] = "jobs-changed"
+        return response
+    for r in results:
+        flash(_submitted_message(r), "ok" if r.queued else "warn")
+    target = url_for("jobs.detail", job_id=results[0].job.id) if len(results) == 1 else url_for("jobs.index", tab="running")
+    return redirect(target, code=303)
+
+
+def _notes(results) -> list[str]:
+    """What the live line cannot say: duplicates not submitted twice, jobs waiting for Redis."""
+    return [_submitted_message(r) for r in results if not (r.created and r.queued)]
+
+
+def _submitted_message(result) -> str:
+    job = result.job
+    if not result.created:
+        return f"Job #{job.id} ({job.symbol}) is already {job.status.lower()}: not submitted twice."
+    if not result.queued:
+        return f"Job #{job.id} ({job.symbol}) saved — it will start when Redis is reachable again."
+    return f"Job #{job.id} ({job.symbol}) queued — follow it in the banner."
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+def cancel(job_id: int):
+    """Cancel: at once when pending or waiting, after the chunk being fetched otherwise."""
+    svc = services.get()
+    try:
+        job = svc.jobs.cancel(job_id)
+    except LookupError:
+        abort(404, f"There is no job #{job_id}.")
+    if wants_json():
+        return job_to_dict(job)
+    if job.status == "CANCELLED":
+        flash(f"Job #{job_id} cancelled.", "ok")
+    elif not job.cancel_requested:
+        flash(f"Job #{job_id} had already {job.status.lower().replace('completed', 'finished')}; nothing to cancel.", "warn")
+    # A running job's page and row say "cancelling…" live, then "Cancelled": no flash that would go stale.
+    return redirect(safe_next(request.form.get("next"), url_for("jobs.detail", job_id=job_id)), code=303)
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+def retry(job_id: int):
+    """Submit the same request again, linked to this job."""
+    svc = services.get()
+    try:
+        result = svc.jobs.retry(job_id)
+    except LookupError:
+        abort(404, f"There is no job #{job_id}.")
+    if wants_json():
+        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
+    flash(_submitted_message(result), "ok")
+    return redirect(url_for("jobs.detail", job_id=result.job.id), code=303)
+
+
+@bp.post("/jobs/<int:job_id>/dismiss")
+def dismiss(job_id: int):
+    """A failure seen: off the banner and the navigation's count (it stays in the Failed tab)."""
+    svc = services.get()
+    if svc.jobs.get(job_id) is None:
+        abort(404, f"There is no job #{job_id}.")
+    return _dismissed(svc.jobs.dismiss([job_id]))
+
+
+@bp.post("/jobs/dismiss")
+def dismiss_all():
+    """Every failure seen."""
+    return _dismissed(services.get().jobs.dismiss())
+
+
+def _dismissed(count: int):
+    if wants_json():
+        return {"dismissed": count}
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Trigger"] = "jobs-changed"  # the banner redraws itself
+        return response
+    return redirect(safe_next(request.form.get("next") or request.referrer, url_for("jobs.index", tab="failed")), code=303)
+
+
+@bp.post("/jobs/cleanup")
+def cleanup():
+    """Remove finished jobs older than the retention period (default 7 days)."""
+    svc = services.get()
+    raw = request.form.get("days", "")
+    days = svc.settings.retention_days
+    if raw:
+        try:
+            days = int(raw)
+        except ValueError:
+            days = -1
+        if not 0 <= days <= 3650:
+            if wants_json():
+                return {"errors": {"days": "Days must be a whole number from 0 to 3650."}}, 422
+            abort(422, "Days must be a whole number from 0 to 3650.")
+    result = svc.jobs.cleanup(days)
+    if wants_json():
+        return {"jobs_removed": result.jobs_removed, "event_streams_removed": result.event_streams_removed,
+                "queue_entries_trimmed": result.queue_entries_trimmed, "days": days,
+                "message": result.summary()}
+    flash(result.summary(), "ok")
+    return redirect(url_for("jobs.index", tab=request.form.get("tab") or "all"), code=303)

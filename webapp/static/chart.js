@@ -1,0 +1,113 @@
+// The price chart's crosshair, readout and zoom (drag, wheel, keyboard). The chart itself is
+// server-drawn SVG with its slots' figures as JSON beside it; without this script it is a picture.
+(function () {
+  "use strict";
+  var VIEW_W = 960;
+
+  function fmt(value, digits) {
+    return value === null || value === undefined ? "–"
+      : Number(value).toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits});
+  }
+  function stamp(epoch) {
+    var iso = new Date(epoch * 1000).toISOString();
+    return iso.slice(0, 10) + " " + iso.slice(11, 16) + " UTC";
+  }
+  function isoMinute(epoch) { return new Date(epoch * 1000).toISOString().slice(0, 16) + "Z"; }
+
+  function setup(box) {
+    if (box.dataset.ready) return;
+    box.dataset.ready = "1";
+    var f = JSON.parse(box.querySelector(".chart-figures").textContent);
+    var svg = box.querySelector("svg"), readout = box.querySelector(".readout");
+    var cross = svg.querySelector(".crosshair"), zoomBox = svg.querySelector(".zoom-box");
+    var n = f.t.length, at = null, dragFrom = null, wheelTimer = null;
+    var slotW = (f.right - f.left) * VIEW_W / n;
+
+    function slotAt(clientX) {
+      var r = svg.getBoundingClientRect(), frac = (clientX - r.left) / r.width;
+      return Math.max(0, Math.min(n - 1, Math.floor((frac - f.left) / (f.right - f.left) * n)));
+    }
+    function xOf(i) { return f.left * VIEW_W + (i + 0.5) * slotW; }
+    function show(i) {
+      at = i;
+      cross.setAttribute("x1", xOf(i)); cross.setAttribute("x2", xOf(i)); cross.setAttribute("visibility", "visible");
+      var d = f.d, text;
+      if (f.n[i] === 1) {
+        text = stamp(f.t[i]) + " · O " + fmt(f.o[i], d) + " H " + fmt(f.h[i], d) + " L " + fmt(f.l[i], d)
+          + " C " + fmt(f.c[i], d) + " · Vol " + fmt(f.v[i], 0);
+      } else {
+        text = stamp(f.t[i]) + " → " + stamp(f.e[i]) + " · " + fmt(f.n[i], 0) + " bars · "
+          + (f.h[i] === null ? "" : "H " + fmt(f.h[i], d) + " L " + fmt(f.l[i], d) + " · ")
+          + "close " + fmt(f.lo[i], d) + "–" + fmt(f.hi[i], d) + " · Vol " + fmt(f.v[i], 0);
+      }
+      readout.textContent = text;
+      readout.hidden = false;
+    }
+    function hide() { cross.setAttribute("visibility", "hidden"); readout.hidden = true; }
+    function go(start, end) {
+      if (end <= start) return;
+      var url = f.url + (f.url.indexOf("?") < 0 ? "?" : "&") + "start=" + encodeURIComponent(isoMinute(start))
+        + "&end=" + encodeURIComponent(isoMinute(end));
+      window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML"}).then(function () {
+        history.pushState({}, "", url + "#chart");
+      });
+    }
+    function zoomTo(a, b) { go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step); }
+    function zoom(i, factor) {
+      if (factor < 1) {  // in: keep the slots around i
+        var half = Math.max(2, Math.round(n * factor / 2));
+        zoomTo(Math.max(0, i - half), Math.min(n - 1, i + half));
+      } else {  // out: twice the time around the middle (the server keeps it within the series)
+        var start = f.t[0], end = f.e[n - 1] + f.step, grow = (end - start) * (factor - 1) / 2;
+        go(Math.floor(start - grow), Math.ceil(end + grow));
+      }
+    }
+
+    svg.addEventListener("pointermove", function (e) {
+      var i = slotAt(e.clientX);
+      show(i);
+      if (dragFrom !== null) {
+        var a = Math.min(dragFrom, i), b = Math.max(dragFrom, i);
+        zoomBox.setAttribute("x", xOf(a) - slotW / 2); zoomBox.setAttribute("width", (b - a + 1) * slotW);
+        zoomBox.setAttribute("visibility", "visible");
+      }
+    });
+    svg.addEventListener("pointerleave", function () { if (dragFrom === null) hide(); });
+    svg.addEventListener("pointerdown", function (e) {
+      if (e.button !== 0) return;
+      dragFrom = slotAt(e.clientX);
+      svg.setPointerCapture(e.pointerId);
+    });
+    svg.addEventListener("pointerup", function (e) {
+      if (dragFrom === null) return;
+      var to = slotAt(e.clientX), from = dragFrom;
+      dragFrom = null;
+      zoomBox.setAttribute("visibility", "hidden");
+      if (Math.abs(to - from) >= 1) zoomTo(from, to);
+    });
+    svg.addEventListener("wheel", function (e) {
+      // Ctrl (or Cmd) + wheel zooms, as on maps; a plain wheel keeps scrolling the page.
+      if (!(e.ctrlKey || e.metaKey)) return;
+      e.preventDefault();
+      var i = slotAt(e.clientX), factor = e.deltaY < 0 ? 0.5 : 2;
+      clearTimeout(wheelTimer);
+      wheelTimer = setTimeout(function () { zoom(i, factor); }, 200);
+    }, {passive: false});
+    box.addEventListener("keydown", function (e) {
+      var i = at === null ? n - 1 : at;
+      if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        show(Math.max(0, Math.min(n - 1, i + (e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1))));
+      } else if (e.key === "+" || e.key === "=") { zoom(i, 0.5); } else if (e.key === "-" || e.key === "_") { zoom(i, 2); }
+      else if (e.key === "Home" || e.key === "End") { show(e.key === "Home" ? 0 : n - 1); }
+      else return;
+      e.preventDefault();
+    });
+    box.addEventListener("focus", function () { show(at === null ? n - 1 : at); });
+    box.addEventListener("blur", hide);
+  }
+
+  window.mdcChart = function (scope) {
+    (scope.querySelectorAll ? scope : document).querySelectorAll("[data-chart]").forEach(setup);
+    if (scope.matches && scope.matches("[data-chart]")) setup(scope);
+  };
+})();
