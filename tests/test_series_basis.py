@@ -40,11 +40,22 @@ def evening(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 0, tzinfo=UTC)
 
 
-def update(client, path: str) -> dict:
+def update(client, path: str) -> dict | None:
+    """Update to now; None when the series is already current (no bar can have started since)."""
     series, _, query = path.partition("?")
     response = client.post(f"/data/yahoo/{series}/update{'?' + query if query else ''}", headers=JSON)
+    if response.status_code == 200 and response.get_json().get("current"):
+        return None
     assert response.status_code == 201, response.get_json()
     return finished(client, response.get_json()["id"])
+
+
+def continue_series(client, db, symbol: str) -> dict:
+    """What Update to now submits, whatever the time of day: a job from the last stored bars
+    (a scheduled update does the same)."""
+    tail = stored_bars(db, "yahoo", symbol, "1d", "trades").index[-3]
+    return finished(client, submit(client, symbol=symbol, source="yahoo", interval="1d",
+                                   start=tail.isoformat())["id"])
 
 
 def test_a_split_brings_every_earlier_daily_bar_to_the_new_basis(client, collector, yahoo_fake, db):
@@ -73,8 +84,8 @@ def test_a_split_brings_every_earlier_daily_bar_to_the_new_basis(client, collect
     assert [(a["ex_date"], a["in_prices"]) for a in dividends] == [("2026-06-15", False)]
     assert series["revised"] is None and series["suspect_bars"] == 0
 
-    again = update(client, "NVDA/1d")  # nothing new: no second re-adjustment
-    assert not [m for m in messages(again) if "Split" in m]
+    again = continue_series(client, db, "NVDA")  # nothing new: no second re-adjustment
+    assert again["status"] == "COMPLETED" and not [m for m in messages(again) if "Split" in m]
 
 
 def test_one_minute_bars_older_than_yahoo_keeps_are_divided_by_the_ratio(client, collector, yahoo_fake, db):
@@ -117,13 +128,15 @@ def test_a_new_dividend_re_adjusts_an_adjusted_series(client, collector, yahoo_f
 
 
 def test_revised_history_is_marked_and_one_click_re_collects_it(client, collector, yahoo_fake, db):
-    first = finished(client, submit(client, symbol="MSFT", source="yahoo", interval="1d", start="2026-10-01")["id"])
+    ended = session_days_ago(10).isoformat()
+    first = finished(client, submit(client, symbol="MSFT", source="yahoo", interval="1d", start="2026-10-01",
+                                    end=ended)["id"])
     assert first["status"] == "COMPLETED", first["error"]
     clean = update(client, "MSFT/1d")
-    assert not [m for m in messages(clean) if "revised" in m]  # no false alarm
+    assert clean["status"] == "COMPLETED" and not [m for m in messages(clean) if "revised" in m]  # no false alarm
 
     yahoo_fake.revise("MSFT", datetime(2026, 10, 1, tzinfo=UTC), datetime.now(UTC), 1.01)
-    job = update(client, "MSFT/1d")
+    job = continue_series(client, db, "MSFT")
     assert job["status"] == "COMPLETED"
     revised = [m for m in messages(job) if "revised its history" in m]
     assert revised and revised[0].startswith("Yahoo Finance revised its history: 2 re-fetched bars differ")
@@ -142,7 +155,8 @@ def test_revised_history_is_marked_and_one_click_re_collects_it(client, collecto
 
 def test_a_setting_re_collects_revised_history_by_itself(client, collectors, yahoo_fake, db):
     collectors.start("y1", MDC_RECOLLECT_REVISED="true", **FAST)
-    first = finished(client, submit(client, symbol="SPY", source="yahoo", interval="1d", start="2026-10-01")["id"])
+    first = finished(client, submit(client, symbol="SPY", source="yahoo", interval="1d", start="2026-10-01",
+                                    end=session_days_ago(10).isoformat())["id"])
     yahoo_fake.revise("SPY", datetime(2026, 10, 1, tzinfo=UTC), datetime.now(UTC), 0.98)
     job = update(client, "SPY/1d")
     recollecting = [m for m in messages(job) if m.startswith("Re-collecting the series as job #")]
