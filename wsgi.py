@@ -1,10 +1,12 @@
-"""gunicorn entry point: `gunicorn wsgi:app`."""
+"""gunicorn entry point: `gunicorn wsgi:app` (settings in gunicorn.conf.py)."""
 
 import sys
 
 from collector.settings import SettingsError
 from webapp import create_app
+from webapp.logs import to_server_log
 
+to_server_log()  # mdc's log lines into gunicorn's error log
 try:
     app = create_app()
 except SettingsError as exc:

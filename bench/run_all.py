@@ -23,6 +23,7 @@ BENCHMARKS = {
     "data_export": ("data_export.py", ["--rows", "100000", "--chart-rows", "50000", "--repeat", "1"]),
     "read_bars": ("read_bars.py", ["--rows", "100000", "--repeat", "1"]),
     "pipeline": ("pipeline.py", ["--jobs", "300", "--rounds", "1"]),
+    "long_exports": ("long_exports.py", ["--rows", "300000", "--timeout", "2", "--rate-mb", "2"]),
 }
 
 

@@ -32,15 +32,17 @@ _API: dict[str, str] = {
     "JobStatus": "collector.store", "Job": "collector.store", "ACTIVE_STATUSES": "collector.store",
     "TABS": "collector.jobs", "ValidationError": "collector.jobs", "Submitted": "collector.jobs",
     "CleanupResult": "collector.jobs", "AlreadyCurrent": "collector.jobs", "JOB_SORTS": "collector.jobs",
+    "MAX_CLEANUP_DAYS": "collector.jobs",
     # stored series
     "Database": "collector.store", "Series": "collector.store", "SeriesStore": "collector.store", "Page": "collector.store",
+    "SeriesBusy": "collector.store",
     "BAR_COLUMNS": "collector.store", "SORTS": "collector.store", "GapReport": "collector.store.gaps",
     # vocabulary: sources, intervals, periods, times, what people type
     "SOURCES": "collector.sources", "source_label": "collector.sources",
     "INTERVALS": "collector.timespec", "PERIODS": "collector.timespec", "parse_when": "collector.timespec",
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
-    "parse_bool": "collector.parse", "parse_whole": "collector.parse",
+    "parse_bool": "collector.parse", "parse_whole": "collector.parse", "upper_ascii": "collector.parse",
     # reading the data: pandas frames, adjusted for splits and dividends, resampled by session
     "read_bars": "collector.reading", "series_frames": "collector.reading",
     "check_adjust": "collector.frames", "check_resample": "collector.frames", "resample_targets": "collector.frames",

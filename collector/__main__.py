@@ -13,6 +13,7 @@ import sys
 
 import redis
 
+from .parse import parse_whole
 from .settings import Settings, SettingsError
 from .timespec import INTERVALS, PERIODS
 
@@ -44,17 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--json", action="store_true", help="print the jobs as JSON")
 
     clean = sub.add_parser("cleanup", help="remove finished jobs older than N days")
-    clean.add_argument("--days", type=_positive_int, default=None, help="default MDC_RETENTION_DAYS (7)")
+    clean.add_argument("--days", type=_days, default=None, help="default MDC_RETENTION_DAYS (7); 0 needs --yes")
+    clean.add_argument("--yes", action="store_true", help="confirm --days 0 (every finished job)")
     return parser
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("days must be 0 or more")
+def _days(text: str) -> int:
+    value = parse_whole(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days (0 or more)")
     return value
 
 
@@ -153,7 +152,8 @@ def cmd_submit(args, settings: Settings, parser) -> int:
         results = manager.submit(fields)
     except ValidationError as exc:
         for name, message in exc.errors.items():
-            print(f"mdc: --{name}: {message}", file=sys.stderr)
+            flag = f"--{name}" if name in vars(args) else name
+            print(f"mdc: {flag}: {message}", file=sys.stderr)
         return 2
     for result in results:
         if args.json:
@@ -169,7 +169,13 @@ def cmd_submit(args, settings: Settings, parser) -> int:
 
 
 def cmd_cleanup(args, settings: Settings, _parser) -> int:
-    print(_manager(settings).cleanup(args.days).summary())
+    from .jobs.validation import ValidationError
+
+    try:
+        print(_manager(settings).cleanup(args.days, confirm=args.yes).summary())
+    except ValidationError as exc:
+        print(f"mdc: --days: {exc.errors['days']}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,5 +1,5 @@
-"""Reading what people type: yes/no and whole numbers, one rule each for every form,
-option, setting and CLI flag."""
+"""Reading what people type: yes/no, whole numbers and tickers' case, one rule each for
+every form, option, setting and CLI flag."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ def parse_bool(value: Any, *, empty: bool | None = None) -> bool | None:
     if text in NO:
         return False
     return None
+
+
+def upper_ascii(text: str) -> str:
+    """A ticker as typed, upper-cased only when it is ASCII: 'ß'.upper() is 'SS', another ticker."""
+    return text.upper() if text.isascii() else text
 
 
 def parse_whole(value: Any) -> int | None:

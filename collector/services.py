@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 
 from .jobs import JobManager, JobStats
-from .queue import Queue, QueueStats, Registry
+from .queue import FailedAttempts, Queue, QueueStats, Registry, WebSessions
 from .queue.client import redis_client
 from .settings import Settings
 from .sources import SourceSet
@@ -29,6 +29,8 @@ class Services:
     series: SeriesStore
     job_stats: JobStats
     queue_stats: QueueStats
+    web_sessions: WebSessions
+    failed_attempts: FailedAttempts
 
     def close(self) -> None:
         self.sources.close()
@@ -47,4 +49,6 @@ def connect(settings: Settings, role: str = "cli", *, db: Database | None = None
     # Only collectors fetch, so only their sources get the client that paces requests.
     sources = SourceSet(settings, redis=client if role == "collector" else None)
     jobs = JobManager(db, queue, settings, sources, registry)
-    return Services(settings, db, client, queue, registry, sources, jobs, jobs.series, JobStats(db), QueueStats(queue))
+    attempts = FailedAttempts(client, settings.key_prefix, limit=settings.auth_failures_per_minute)
+    return Services(settings, db, client, queue, registry, sources, jobs, jobs.series, JobStats(db), QueueStats(queue),
+                    WebSessions(client, settings.key_prefix), attempts)

@@ -21,6 +21,7 @@ class SettingsError(ValueError):
 
 
 EMBEDDED_REDIS_PORT = 6390  # not 6379, so a system Redis on the same machine never clashes
+MIN_TOKEN_LENGTH = 16  # a shorter access token could be guessed, rate limits or not
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class Settings:
     """MDC_EVENTS_MAXLEN: progress events kept per job (approximate cap)."""
     sim_delay_seconds: float = 0.3
     """MDC_SIM_DELAY_SECONDS: default pause per chunk of the simulated source."""
+    sim_max_delay_seconds: float = 5.0
+    """MDC_SIM_MAX_DELAY_SECONDS: the longest pause per chunk a simulated job may ask for."""
+    sim_failure_option: bool = False
+    """MDC_SIM_FAILURE_OPTION: accept the simulated source's `fail` option (a test hook that
+    makes a chunk fail); off, it is an unknown option."""
+    max_bars_per_submit: int = 20_000_000
+    """MDC_MAX_BARS_PER_SUBMIT: bars one submit may ask for, all symbols together, counted as
+    each period divided by the interval (nights and weekends included)."""
+    max_active_jobs: int = 5_000
+    """MDC_MAX_ACTIVE_JOBS: pending and running jobs there may be at once."""
     yahoo_base_url: str = ""
     """MDC_YAHOO_BASE_URL: send Yahoo requests to this address (a proxy, mirror or test fake)."""
     yahoo_pacing_seconds: float = 0.5
@@ -88,6 +99,12 @@ class Settings:
     """MDC_AUTH_TOKEN: when set, the web app asks for this token (login page or Bearer header)."""
     cookie_secure: bool = False
     """MDC_COOKIE_SECURE: send the session cookie over HTTPS only (set it behind TLS)."""
+    auth_failures_per_minute: int = 10
+    """MDC_AUTH_FAILURES_PER_MINUTE: wrong tokens (sign-in or Bearer) one client address may
+    send in any minute; past it, 429 with Retry-After."""
+    trusted_proxies: int = 0
+    """MDC_TRUSTED_PROXIES: reverse proxies in front of the web app whose X-Forwarded-For /
+    -Proto / -Host headers are believed (0: none; the peer's own address is the client's)."""
     web_host: str = "127.0.0.1"
     """MDC_WEB_HOST: address `make run` binds; anything but loopback requires MDC_AUTH_TOKEN."""
     web_port: int = 8000
@@ -135,7 +152,8 @@ class Settings:
 
     def check(self) -> None:
         positive = ("cleanup_every_seconds", "heartbeat_seconds", "heartbeat_ttl_seconds", "claim_idle_seconds",
-                    "max_deliveries", "events_maxlen", "retention_days", "collectors", "quality_spike_sigmas")
+                    "max_deliveries", "events_maxlen", "retention_days", "collectors", "auth_failures_per_minute",
+                    "max_bars_per_submit", "max_active_jobs", "quality_spike_sigmas")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
@@ -146,10 +164,14 @@ class Settings:
             raise SettingsError(f"MDC_QUALITY_RUN_BARS must be 2 or more, got {self.quality_run_bars}")
         if not 0 < self.ib_pacing_scale <= 1:
             raise SettingsError(f"MDC_IB_PACING_SCALE must be above 0 and at most 1, got {self.ib_pacing_scale}")
-        for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "yahoo_pacing_seconds",
-                     "ib_reconnect_seconds", "db_wait_seconds"):
+        for name in ("max_retries", "retry_base_seconds", "sim_delay_seconds", "sim_max_delay_seconds",
+                     "yahoo_pacing_seconds", "ib_reconnect_seconds", "db_wait_seconds", "trusted_proxies"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{env_name(name)} must be 0 or more, got {getattr(self, name)}")
+        if self.auth_token and len(self.auth_token) < MIN_TOKEN_LENGTH:
+            raise SettingsError(f"MDC_AUTH_TOKEN is {len(self.auth_token)} characters long: use at least "
+                                f"{MIN_TOKEN_LENGTH} (for example the output of "
+                                "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}")
         for name in ("ib_port", "web_port"):

@@ -96,42 +96,63 @@ def _unreadable(problem: str, end: bool, **params) -> TimeParseError:
     return TimeParseError(message)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
     """Parse an ISO date or datetime; UTC unless a zone is given.
 
     A bare date means midnight UTC at its start, or the next midnight when `end_of_day`
     (so end=2024-03-01 includes that whole day). A zone may be an offset or a name
     after a space: "2024-03-01 09:30 America/New_York". `end_of_day` is how an end is
-    read, so errors name the end then, and the start otherwise.
+    read, so errors name the end then, and the start otherwise. Anything outside the years
+    1900-2200 is refused here, before date arithmetic can overflow (9999-12-31 + 1 day).
     """
     text = text.strip()
     if not text:
         raise _unreadable("empty", end_of_day)
-    zone = None
+    text, zone = _split_zone(text, end_of_day)
+    try:
+        value = _read(text, zone, end_of_day)
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise _unreadable("years", end_of_day)
+        return value.astimezone(UTC)
+    except OverflowError:  # a date at the very edge of what Python can represent
+        raise _unreadable("years", end_of_day) from None
+
+
+def _split_zone(text: str, end_of_day: bool) -> tuple[str, ZoneInfo | None]:
     parts = text.rsplit(" ", 1)
     if len(parts) == 2 and "/" in parts[1]:
         try:
-            zone = ZoneInfo(parts[1])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _unreadable("zone", end_of_day, zone=parts[1]) from None
-        text = parts[0]
+            return parts[0], ZoneInfo(parts[1])
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise _unreadable("zone", end_of_day, zone=shown(parts[1])) from None
+    return text, None
+
+
+def _read(text: str, zone: ZoneInfo | None, end_of_day: bool) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             day = date.fromisoformat(text)
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise _unreadable("years", end_of_day)
             if end_of_day:
                 day += timedelta(days=1)
-            value = datetime.combine(day, time(0), tzinfo=zone or UTC)
-        else:
-            value = datetime.fromisoformat(text)
+            return datetime.combine(day, time(0), tzinfo=zone or UTC)
+        value = datetime.fromisoformat(text)
+    except TimeParseError:
+        raise
     except ValueError:
         raise _unreadable("format", end_of_day) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone or UTC)
-    if not (1900 <= value.year <= 2200):
-        raise _unreadable("years", end_of_day)
-    return value.astimezone(UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """What a person typed, cut short, for a message that echoes it."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def utcnow() -> datetime:

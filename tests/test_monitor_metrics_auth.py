@@ -74,7 +74,7 @@ def test_metrics_without_redis_still_answer(make_app):
 
 @pytest.fixture
 def secured(make_app):
-    return make_app(auth_token="s3cret-token").test_client()
+    return make_app(auth_token="s3cret-token-0123456789").test_client()
 
 
 def test_auth_on_browsers_go_to_login_scripts_get_401(secured):
@@ -88,7 +88,7 @@ def test_auth_on_browsers_go_to_login_scripts_get_401(secured):
 def test_metrics_with_a_token_answer_401_to_prometheus_never_the_login_page(secured):
     scrape = secured.get("/metrics", headers={"Accept": "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"})
     assert scrape.status_code == 401 and scrape.headers["WWW-Authenticate"].startswith("Bearer")
-    ok = secured.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    ok = secured.get("/metrics", headers={"Authorization": "Bearer s3cret-token-0123456789"})
     assert ok.status_code == 200 and "mdc_jobs" in ok.get_data(as_text=True)
 
 
@@ -98,7 +98,7 @@ def test_metrics_content_type_names_its_charset_once(client):
 
 
 def test_auth_bearer_token_works_for_curl(secured):
-    ok = secured.post("/jobs", data=FORM, headers={**JSON, "Authorization": "Bearer s3cret-token"})
+    ok = secured.post("/jobs", data=FORM, headers={**JSON, "Authorization": "Bearer s3cret-token-0123456789"})
     assert ok.status_code == 201
     bad = secured.get("/jobs", headers={**JSON, "Authorization": "Bearer wrong"})
     assert bad.status_code == 401
@@ -107,7 +107,7 @@ def test_auth_bearer_token_works_for_curl(secured):
 def test_auth_login_sets_a_session_and_logout_clears_it(secured):
     wrong = secured.post("/login", data={"token": "nope"})
     assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
-    signed = secured.post("/login", data={"token": "s3cret-token", "next": "/jobs?tab=all"})
+    signed = secured.post("/login", data={"token": "s3cret-token-0123456789", "next": "/jobs?tab=all"})
     assert signed.status_code == 303 and signed.headers["Location"] == "/jobs?tab=all"
     cookie = signed.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -118,7 +118,7 @@ def test_auth_login_sets_a_session_and_logout_clears_it(secured):
 
 
 def test_login_never_redirects_off_site(secured):
-    response = secured.post("/login", data={"token": "s3cret-token", "next": "//evil.example/x"})
+    response = secured.post("/login", data={"token": "s3cret-token-0123456789", "next": "//evil.example/x"})
     assert response.headers["Location"] == "/collect"
 
 

@@ -43,7 +43,7 @@ def test_bad_input_names_field_and_what_is_allowed(manager, changes, field, frag
 
 def test_sim_options_are_validated(manager):
     errors = errors_for(manager, options={"delay": "forever", "colour": "red"})
-    assert "number from 0 to 60" in errors["delay"]
+    assert "number from 0 to 5 (MDC_SIM_MAX_DELAY_SECONDS)" in errors["delay"]
     assert "no option 'colour'" in errors["colour"]
 
 

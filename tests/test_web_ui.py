@@ -91,8 +91,10 @@ def test_source_fields_follow_the_source_and_explain_limits(client):
     assert 'name="adjusted"' in yahoo and '<option value="5s"' not in yahoo and '<option value="1m"' in yahoo
     ibkr = client.get("/collect/fields?source=ibkr&interval=1d&period=1y").get_data(as_text=True)
     assert 'name="what_to_show"' in ibkr and 'name="rth"' in ibkr
-    too_far = client.get("/collect/fields?source=yahoo&interval=1m&period=1y").get_data(as_text=True)
-    assert "30 days" in too_far and "hint problem" in too_far
+    too_far = client.get("/collect/fields?source=yahoo&interval=1m&period=1y")
+    assert too_far.status_code == 422  # the form as filled in would be refused; htmx swaps it all the same
+    assert "30 days" in too_far.get_data(as_text=True) and "hint problem" in too_far.get_data(as_text=True)
+    assert client.get("/collect/fields?source=sim&interval=1d&period=1y").status_code == 200
 
 
 def test_jobs_list_branches_on_hx_request_and_varies(client):

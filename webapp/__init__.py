@@ -31,9 +31,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         jobs,
         metrics,
         monitor,
+        params,
         services,
     )
 
+    app.url_map.converters["int"] = params.IdConverter  # before any route is added
     services.init_app(app)
     i18n.init_app(app)
     filters.init_app(app)

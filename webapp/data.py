@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, resample_targets, source_label
+from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, resample_targets, source_label, upper_ascii
 
 from . import chart_marks, chart_svg, charts, exports, services
 from .errors import wants_json
@@ -21,7 +21,8 @@ from .series_json import action_dict, gaps_dict, quality_dict, series_dict
 
 bp = Blueprint("data", __name__)
 
-PER_PAGE = 50
+PER_PAGE = 50  # bars on a series page
+SERIES_PER_PAGE = 50
 HOUR, DAY = 3600, 86400
 # Chart range presets (seconds back from the last bar); a preset shows where it spans 2 bars or more.
 RANGES = {"1h": HOUR, "4h": 4 * HOUR, "1d": DAY, "1w": 7 * DAY, "1m": 30 * DAY, "3m": 91 * DAY, "1y": 365 * DAY,
@@ -37,8 +38,9 @@ def _register_converter(state) -> None:
 
 @bp.get("/data")
 def index():
-    """Every stored series, filtered by symbol and source, sortable."""
-    symbol = (request.args.get("symbol") or "").strip().upper()
+    """The stored series, a page at a time, filtered by symbol and source, sortable; each with
+    its gap counts once known (kept with the series, so the list never reads bars)."""
+    symbol = upper_ascii((request.args.get("symbol") or "").strip())
     source = (request.args.get("source") or "").strip().lower()
     sort = request.args.get("sort") or "symbol"
     descending = request.args.get("dir") == "desc"
@@ -47,11 +49,16 @@ def index():
     if sort not in SORTS:
         abort(422, f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
     store = services.get().series
-    rows = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending)
+    found = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending,
+                       page=page_arg(), per_page=SERIES_PER_PAGE)
+    known = {s.id: store.known_gaps(s) for s in found.items}
     suspect = store.suspect_counts()
     if wants_json():
-        return {"series": [series_dict(s, suspect.get(s.id, 0)) for s in rows]}
-    return render_template("data/index.html", rows=rows, symbol=symbol, source=source, sort=sort,
+        return {"page": found.page, "pages": found.pages, "total": found.total,
+                "series": [dict(series_dict(s, suspect.get(s.id, 0)),
+                                gaps=gaps_dict(known[s.id]) if known[s.id] else None,
+                                gaps_url=series_url(s, "data.gaps")) for s in found.items]}
+    return render_template("data/index.html", found=found, known=known, symbol=symbol, source=source, sort=sort,
                            descending=descending, sources=SOURCES, suspect=suspect)
 
 
@@ -101,8 +108,9 @@ def series(source: str, symbol: str, interval: str):
             jobs, jobs_total = svc.series.jobs_for(s)
             response = make_response(render_template(
                 "data/series.html", s=s, kinds=svc.series.find(s.source, s.symbol, s.interval),
-                report=svc.series.gaps(s), bars=bars, jobs=jobs, jobs_total=jobs_total, quality=svc.series.quality(s),
-                actions=svc.series.actions(s), resample_choices=resample_targets(s.interval), **chart))
+                report=svc.series.gaps(s), bars=bars, jobs=jobs, jobs_total=jobs_total,
+                busy=svc.series.active_jobs(s), quality=svc.series.quality(s), actions=svc.series.actions(s),
+                resample_choices=resample_targets(s.interval), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
-from collector import AlreadyCurrent, ValidationError
+from collector import AlreadyCurrent, SeriesBusy, ValidationError
 
 from . import services
 from .errors import wants_json
@@ -58,7 +58,10 @@ def fill(source: str, symbol: str, interval: str):
     """Submit the jobs that would fill the series' gaps."""
     svc = services.get()
     s = find_series(source, symbol, interval)
-    results, problems = svc.jobs.fill_series(s)
+    try:
+        results, problems = svc.jobs.fill_series(s)
+    except ValidationError as exc:
+        return _refused(exc)
     if wants_json():
         payload = {"jobs": [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results],
                    "refused": problems}
@@ -75,17 +78,25 @@ def fill(source: str, symbol: str, interval: str):
 
 @bp.get(SERIES + "/delete")
 def confirm_delete(source: str, symbol: str, interval: str):
-    """What deleting would remove, and the button that does it."""
+    """What deleting would remove, and the button that does it (or why it cannot yet)."""
+    svc = services.get()
     s = find_series(source, symbol, interval)
-    bars = services.get().series.count(s.id)
-    return render_template("data/delete.html", s=s, bars=bars)
+    return render_template("data/delete.html", s=s, bars=svc.series.count(s.id), busy=svc.series.active_jobs(s))
 
 
 @bp.post(SERIES + "/delete")
 def delete(source: str, symbol: str, interval: str):
-    """Remove the series and all its bars (jobs stay in the history)."""
+    """Remove the series and all its bars (jobs stay in the history); 409 while jobs write it."""
+    svc = services.get()
     s = find_series(source, symbol, interval)
-    removed = services.get().series.delete(s.id)
+    try:
+        removed = svc.series.delete(s)
+    except SeriesBusy as exc:
+        if wants_json():
+            return {"error": "Conflict", "message": str(exc),
+                    "jobs": [{"id": j.id, "url": url_for("jobs.detail", job_id=j.id), "status": j.status}
+                             for j in exc.jobs]}, 409
+        return render_template("data/delete.html", s=s, bars=svc.series.count(s.id), busy=exc.jobs), 409
     if wants_json():
         return {"deleted": True, "bars": removed}
     flash(f"Deleted {s.symbol} {s.interval} {s.kind} ({s.source}): {removed:,} bars removed.", "ok")

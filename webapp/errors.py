@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from collector import N_, Message
@@ -51,7 +51,12 @@ def _text(exc: HTTPException) -> str:
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _render(exc.code or 500, exc.name, _text(exc))
+        body, code = _render(exc.code or 500, exc.name, _text(exc))
+        response = make_response(body, code)
+        for name, value in exc.get_headers():  # Allow on 405, Retry-After on 429...
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(redis.RedisError)
     def redis_down(exc: redis.RedisError):

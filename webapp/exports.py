@@ -4,15 +4,16 @@ resampled by session (?resample=5m|1h|1d|...), the file name saying which.
 CSV is streamed batch by batch (SeriesStore.iter_bars, or collector's series_frames when
 adjusted or resampled), so memory stays flat however many bars there are. Timestamps are ISO 8601 UTC ("2024-03-01T14:30:00Z"); prices are
 written with Python's shortest exact float repr, so the file parses back to the very same
-numbers. Parquet is written batch by batch into a spooled temporary file (spills to disk past
-16 MB) and sent from there, with typed columns and a UTC timestamp.
+numbers. Parquet is streamed too: each row group goes out as soon as it is written (typed
+columns, a UTC timestamp), so neither format builds the whole file before the first byte.
+Served by gunicorn's threaded workers (gunicorn.conf.py), a long export to a slow client is
+not cut by the worker timeout.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import tempfile
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -72,7 +73,7 @@ def csv_chunks(store: SeriesStore, series: Series, start: int | None, end: int |
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
     yield (",".join(HEADER) + "\n").encode()
-    for table in row_batches(store, series, start, end, adjust, resample):
+    for table in row_batches(store, series, start, end, adjust, resample):  # NaN -> an empty field
         stamps = np.datetime_as_string(table[:, 0].astype("int64").astype("datetime64[s]"), unit="s", timezone="UTC")
         arrays = [pa.array(stamps)]
         for i, name in enumerate(HEADER[1:], start=1):
@@ -96,6 +97,15 @@ def _whole(values: np.ndarray):
 
 def parquet_response(store: SeriesStore, series: Series, start: int | None, end: int | None,
                      adjust: str | None = None, resample: str | None = None) -> Response:
+    response = Response(parquet_chunks(store, series, start, end, adjust, resample), mimetype=PARQUET_MIME)
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=file_name(series, start, end, "parquet", adjust, resample))
+    return response
+
+
+def parquet_chunks(store: SeriesStore, series: Series, start: int | None, end: int | None,
+                   adjust: str | None = None, resample: str | None = None) -> Iterator[bytes]:
+    """The Parquet file in pieces: whatever the writer produced after each row group, then the footer."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -105,33 +115,43 @@ def parquet_response(store: SeriesStore, series: Series, start: int | None, end:
                        metadata={"source": series.source, "symbol": series.symbol,
                                  "interval": resample or series.interval, "kind": series.kind,
                                  "adjusted": adjust or "", "resampled_from": series.interval if resample else ""})
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-    with pq.ParquetWriter(spool, schema, compression="zstd") as writer:
-        pending: list[np.ndarray] = []
-        count = 0
+    sink = _Outbox()
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+        pending = np.empty((0, len(HEADER)), dtype=np.float64)
         for table in row_batches(store, series, start, end, adjust, resample):
-            pending.append(table)
-            count += len(table)
-            if count >= PARQUET_ROW_GROUP:
-                writer.write_table(_table(np.concatenate(pending), schema))
-                pending, count = [], 0
-        if pending:
-            writer.write_table(_table(np.concatenate(pending), schema))
-    size = spool.tell()
-    spool.seek(0)
-    response = Response(_read_and_close(spool), mimetype=PARQUET_MIME)
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=file_name(series, start, end, "parquet", adjust, resample))
-    response.content_length = size
-    return response
+            pending = np.concatenate([pending, table])
+            while len(pending) >= PARQUET_ROW_GROUP:
+                writer.write_table(_table(pending[:PARQUET_ROW_GROUP], schema))
+                pending = pending[PARQUET_ROW_GROUP:]
+                yield sink.take()
+        if len(pending):
+            writer.write_table(_table(pending, schema))
+    yield sink.take()
 
 
-def _read_and_close(spool) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(1024 * 1024):
-            yield chunk
-    finally:
-        spool.close()
+class _Outbox(io.RawIOBase):
+    """A write-only file that keeps what was written until it is taken (sent)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
 
 
 def _table(table: np.ndarray, schema):

@@ -1,14 +1,21 @@
-"""Health check for load balancers and compose: 200 when the database and Redis answer."""
+"""Health check for load balancers and compose: 200 when the database and Redis answer.
+
+Anyone may ask, so the answer says only what is unreachable; the reason (which may name
+hosts and ports) goes to the log, and to callers who sent the access token."""
 
 from __future__ import annotations
+
+import logging
 
 import redis
 from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import services
+from .auth import proved_token
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger("mdc.web")
 
 
 @bp.get("/healthz")
@@ -16,15 +23,17 @@ def healthz():
     """Database and Redis reachability, as JSON."""
     svc = services.get()
     checks: dict[str, str] = {}
-    try:
-        svc.db.ping()
-        checks["database"] = "ok"
-    except SQLAlchemyError as exc:
-        checks["database"] = f"unreachable: {exc.__class__.__name__}"
-    try:
-        svc.redis.ping()
-        checks["redis"] = "ok"
-    except redis.RedisError as exc:
-        checks["redis"] = f"unreachable: {exc}"
-    healthy = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503
+    details: dict[str, str] = {}
+    for name, ping, errors in (("database", svc.db.ping, SQLAlchemyError), ("redis", svc.redis.ping, redis.RedisError)):
+        try:
+            ping()
+            checks[name] = "ok"
+        except errors as exc:
+            checks[name] = f"{name} unreachable"
+            details[name] = f"{exc.__class__.__name__}: {exc}"
+            log.warning("health check: %s unreachable: %s", name, details[name])
+    healthy = not details
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    if details and proved_token():
+        body["details"] = details
+    return body, 200 if healthy else 503

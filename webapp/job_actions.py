@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from collector import ValidationError
+from collector import MAX_CLEANUP_DAYS, TABS, ValidationError, parse_bool, parse_whole
 
 from . import services
 from .auth import safe_next
@@ -86,6 +86,10 @@ def retry(job_id: int):
         result = svc.jobs.retry(job_id)
     except LookupError:
         abort(404, f"There is no job #{job_id}.")
+    except ValidationError as exc:  # too many active jobs
+        if wants_json():
+            return {"errors": exc.errors}, 422
+        abort(422, " ".join(exc.errors.values()))
     if wants_json():
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
     flash(_submitted_message(result), "ok")
@@ -119,23 +123,30 @@ def _dismissed(count: int):
 
 @bp.post("/jobs/cleanup")
 def cleanup():
-    """Remove finished jobs older than the retention period (default 7 days)."""
+    """Remove finished jobs older than the retention period (default 7 days); 0 days (every
+    finished job) only with confirm=yes, which a browser is asked for first."""
     svc = services.get()
-    raw = request.form.get("days", "")
-    days = svc.settings.retention_days
-    if raw:
-        try:
-            days = int(raw)
-        except ValueError:
-            days = -1
-        if not 0 <= days <= 3650:
-            if wants_json():
-                return {"errors": {"days": "Days must be a whole number from 0 to 3650."}}, 422
-            abort(422, "Days must be a whole number from 0 to 3650.")
-    result = svc.jobs.cleanup(days)
+    raw = (request.form.get("days") or "").strip()
+    days = parse_whole(raw) if raw else None
+    try:
+        if raw and days is None:
+            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,} "
+                                           f"(or 0 with confirm=yes); got {raw[:20]!r}."})
+        result = svc.jobs.cleanup(days, confirm=parse_bool(request.form.get("confirm")) is True)
+    except ValidationError as exc:
+        if wants_json():
+            return {"errors": exc.errors}, 422
+        if days == 0:
+            return render_template("jobs/cleanup_confirm.html", finished=svc.jobs.counts(),
+                                   tab=_tab(request.form.get("tab"))), 422
+        abort(422, exc.errors["days"])
     if wants_json():
         return {"jobs_removed": result.jobs_removed, "event_streams_removed": result.event_streams_removed,
-                "queue_entries_trimmed": result.queue_entries_trimmed, "days": days,
+                "queue_entries_trimmed": result.queue_entries_trimmed, "days": result.days,
                 "message": result.summary()}
     flash(result.summary(), "ok")
-    return redirect(url_for("jobs.index", tab=request.form.get("tab") or "all"), code=303)
+    return redirect(url_for("jobs.index", tab=_tab(request.form.get("tab"))), code=303)
+
+
+def _tab(name: str | None) -> str:
+    return name if name in TABS else "all"

@@ -8,11 +8,11 @@ import re
 import redis
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import JOB_SORTS, SOURCES, TABS
+from collector import JOB_SORTS, SOURCES, TABS, parse_whole, upper_ascii
 
 from . import services
 from .errors import wants_json
-from .params import page_arg
+from .params import MAX_ID, page_arg
 from .serialize import job_to_dict
 
 bp = Blueprint("jobs", __name__)
@@ -29,7 +29,7 @@ def index():
     if tab not in TABS:
         abort(422, f"Unknown tab {tab!r}: use one of {', '.join(TABS)}.")
     page = page_arg()
-    symbol = (request.args.get("symbol") or "").strip().upper() or None
+    symbol = upper_ascii((request.args.get("symbol") or "").strip()) or None
     source = (request.args.get("source") or "").strip().lower() or None
     if source and source not in SOURCES:
         abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
@@ -107,9 +107,9 @@ def live(job_id: int):
 @bp.get("/jobs/summary")
 def summary():
     """One live line about the jobs just submitted from the collect form ("#10–#13: 3 done, 1 running")."""
-    raw = request.args.get("ids", "")
-    ids = [int(part) for part in raw.split(",") if part.strip().isdigit() and len(part.strip()) <= 12]
-    if not ids or len(ids) > 50 or len(ids) != len([p for p in raw.split(",") if p.strip()]):
+    parts = [part for part in request.args.get("ids", "").split(",") if part.strip()]
+    ids = [n for n in map(parse_whole, parts) if n is not None and 1 <= n <= MAX_ID]  # ASCII digits only
+    if not ids or len(ids) > 50 or len(ids) != len(parts):
         abort(422, "ids must be 1 to 50 job numbers separated by commas, such as 10,11,12.")
     jobs = services.get().jobs.many(ids)
     response = make_response(render_template("collect/_submitted.html", submitted_jobs=jobs, notes=[]))

@@ -1,13 +1,26 @@
-"""Query arguments every list and chart reads: the page number and a date range. Bad
-values are a 422 that says what is allowed."""
+"""What a URL may carry: ids in paths, the page number and a date range in the query.
+Bad values are a 404 (an id that cannot exist) or a 422 that says what is allowed."""
 
 from __future__ import annotations
 
 from flask import abort, request
+from werkzeug.routing import IntegerConverter
 
 from collector import TimeParseError, check_adjust, check_resample, parse_when, parse_whole
 
 MAX_PAGE = 100_000
+MAX_ID = 2**31 - 1  # the largest id the tables' Integer keys hold on PostgreSQL (int4; SQLite's go to 2^63)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits only, from 1 to MAX_ID, so an id the database
+    cannot hold (or '١', which int() reads as 1) is a 404, not an overflow."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def page_arg() -> int:

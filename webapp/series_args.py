@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, request, url_for
 from werkzeug.routing import BaseConverter
 
-from collector import SOURCES, Series, source_label
+from collector import SOURCES, Series, source_label, upper_ascii
 
 from . import services
 
@@ -32,7 +32,7 @@ def find_series(source: str, symbol: str, interval: str) -> Series:
     """The series the URL names, or a 404 that says what is stored instead."""
     if source not in SOURCES:
         abort(404, f"Unknown source {source!r}: sources are {', '.join(SOURCES)}.")
-    symbol = symbol.upper()
+    symbol = upper_ascii(symbol)
     kind = (request.values.get("kind") or "").strip().lower()
     found = services.get().series.find(source, symbol, interval)
     what = f"{symbol} {interval} bars from {source_label(source)}"

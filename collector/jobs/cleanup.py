@@ -17,6 +17,7 @@ from collector.timespec import utcnow
 from . import lifecycle
 
 BATCH = 500
+MAX_CLEANUP_DAYS = 3650  # ten years: anything longer is a typo
 
 
 @dataclass(frozen=True)

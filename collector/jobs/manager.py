@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any, Mapping
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from collector.queue import Queue, Registry
@@ -19,9 +19,9 @@ from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Series, S
 from collector.timespec import utcnow
 
 from . import incremental, lifecycle
-from .cleanup import CleanupResult, cleanup
+from .cleanup import MAX_CLEANUP_DAYS, CleanupResult, cleanup
 from .queries import JobQueries
-from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_spec, split_symbols
+from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_spec, estimated_bars, split_symbols
 
 log = logging.getLogger("mdc.jobs")
 
@@ -64,7 +64,29 @@ class JobManager(JobQueries):
                         errors.setdefault(key, message)
         if errors:
             raise ValidationError(errors)
+        self._check_volume(specs)
         return specs
+
+    def _check_volume(self, specs: list[JobSpec]) -> None:
+        """One submit may not ask for more bars than MDC_MAX_BARS_PER_SUBMIT, all symbols together."""
+        bars = sum(estimated_bars(spec) for spec in specs)
+        most = self.settings.max_bars_per_submit
+        if bars > most:
+            what = f"{len(specs)} symbols together" if len(specs) > 1 else "this symbol"
+            raise ValidationError({"bars": (
+                f"This asks for about {bars:,} bars ({what}, counting the whole period divided by the interval); "
+                f"one submit may ask for at most {most:,} (MDC_MAX_BARS_PER_SUBMIT): choose fewer symbols, "
+                "a shorter period or a longer interval.")})
+
+    def _check_room(self, adding: int) -> None:
+        """No more than MDC_MAX_ACTIVE_JOBS pending and running jobs at once."""
+        most = self.settings.max_active_jobs
+        with self.db.read() as session:
+            active = session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE_STATUSES))) or 0
+        if active + adding > most:
+            raise ValidationError({"jobs": (
+                f"{active:,} jobs are pending or running and at most {most:,} may be at once (MDC_MAX_ACTIVE_JOBS); "
+                f"this would add {adding:,}. Wait for some to finish, or cancel some.")})
 
     def explain(self, fields: Mapping[str, Any]) -> str | None:
         """What is wrong with the fields other than the symbol (for a hint while the form is
@@ -83,6 +105,7 @@ class JobManager(JobQueries):
             specs = [part for spec in specs for part in incremental.missing_specs(self.series, spec)]
             if not specs:
                 raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
+        self._check_room(len(specs))
         return [self.create(spec) for spec in specs]
 
     def create(self, spec: JobSpec, *, retry_of: int | None = None) -> Submitted:
@@ -144,6 +167,7 @@ class JobManager(JobQueries):
         spec = JobSpec(source=old.source, symbol=old.symbol, interval=old.interval, kind=old.kind,
                        start=old.start, end=old.end, period=None, options=dict(old.options or {}),
                        end_is_now=False)
+        self._check_room(1)
         result = self.create(spec, retry_of=old.id)
         lifecycle.dismiss(self.db, [old.id])
         return result
@@ -155,7 +179,9 @@ class JobManager(JobQueries):
     # --- stored series ----------------------------------------------------------------
     def update_series(self, series: Series) -> Submitted:
         """A job from the series' last stored bar to now; ValidationError when it cannot be."""
-        return self.create(incremental.update_spec(self.series, series, self.sources.get))
+        spec = incremental.update_spec(self.series, series, self.sources.get)
+        self._check_room(1)
+        return self.create(spec)
 
     def recollect_series(self, series: Series) -> Submitted:
         """The whole series again; when that job completes, a "revised" mark on it is cleared."""
@@ -167,6 +193,8 @@ class JobManager(JobQueries):
     def fill_series(self, series: Series) -> tuple[list[Submitted], dict[str, str]]:
         """Jobs that fill the series' gaps, and why the source refuses the others."""
         specs, refused = incremental.fill_specs(self.series, series, self.sources.get)
+        if specs:
+            self._check_room(len(specs))
         return [self.create(spec) for spec in specs], refused
 
     # --- cancel, clean up ---------------------------------------------------------------
@@ -181,6 +209,14 @@ class JobManager(JobQueries):
             self.queue.add_job_event(job, CANCEL_REQUESTED)
         return job
 
-    def cleanup(self, days: int | None = None) -> CleanupResult:
-        """Remove finished jobs older than `days` (default: the retention setting)."""
-        return cleanup(self.db, self.queue, self.registry, self.settings.retention_days if days is None else days)
+    def cleanup(self, days: int | None = None, *, confirm: bool = False) -> CleanupResult:
+        """Remove finished jobs older than `days` (default: the retention setting). Days = 0
+        removes the whole finished history, so it needs `confirm`; ValidationError otherwise."""
+        days = self.settings.retention_days if days is None else days
+        if not 0 <= days <= MAX_CLEANUP_DAYS:
+            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,} "
+                                           "(or 0 with confirm=yes: every finished job)."})
+        if days == 0 and not confirm:
+            raise ValidationError({"days": "0 days removes every finished job, whatever its age: "
+                                           "confirm it (confirm=yes, or --yes on the command line), or give 1 or more."})
+        return cleanup(self.db, self.queue, self.registry, days)

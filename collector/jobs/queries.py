@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import asc, case, desc, func, select
 
+from collector.parse import upper_ascii
 from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Page
 from collector.timespec import utcnow
 
@@ -126,7 +127,7 @@ class JobQueries:
 def _filters(symbol: str | None, source: str | None) -> list:
     conditions = []
     if symbol:
-        conditions.append(Job.symbol.startswith(symbol.upper(), autoescape=True))
+        conditions.append(Job.symbol.startswith(upper_ascii(symbol), autoescape=True))
     if source:
         conditions.append(Job.source == source)
     return conditions

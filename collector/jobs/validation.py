@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from collector.i18n import N_, Message
+from collector.parse import upper_ascii
 from collector.sources import SOURCES, Source
 from collector.sources.base import Request
-from collector.timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, utcnow
+from collector.timespec import INTERVALS, PERIODS, TimeParseError, parse_when, period_start, shown, utcnow
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/&]{0,31}$|^\^[A-Z0-9.\-=]{1,31}$")
 MAX_SYMBOLS_PER_SUBMIT = 50
@@ -56,11 +57,12 @@ class JobSpec:
 
 
 def split_symbols(text: str) -> list[str]:
-    """'aapl, msft  nvda' -> ['AAPL', 'MSFT', 'NVDA'], order kept, duplicates dropped."""
+    """'aapl, msft  nvda' -> ['AAPL', 'MSFT', 'NVDA'], order kept, duplicates dropped. Only ASCII
+    is upper-cased: 'ß'.upper() is 'SS', which would quietly ask for another ticker."""
     seen: dict[str, None] = {}
     for part in re.split(r"[,;\s]+", text or ""):
         if part:
-            seen[part.upper()] = None
+            seen[upper_ascii(part)] = None
     return list(seen)
 
 
@@ -69,10 +71,15 @@ def check_symbol(symbol: str) -> Message | None:
         return N_("Enter a ticker symbol, for example AAPL.")
     if len(symbol) > 32:
         return N_("A ticker symbol has at most 32 characters.")
-    if not SYMBOL_RE.match(symbol):
-        return N_("{symbol!r} is not a ticker symbol: use letters, digits and . - ^ = "
-                  "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).", symbol=symbol)
+    if not symbol.isascii() or not SYMBOL_RE.match(symbol):
+        return N_("{symbol!r} is not a ticker symbol: use letters A-Z, digits and . - ^ = "
+                  "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).", symbol=shown(symbol))
     return None
+
+
+def estimated_bars(spec: JobSpec) -> int:
+    """Bars a job asks for at most: its period divided by the interval (closed hours included)."""
+    return max(1, int((spec.end - spec.start).total_seconds() // INTERVALS[spec.interval]))
 
 
 @dataclass

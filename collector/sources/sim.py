@@ -31,10 +31,11 @@ class SimSource:
     name = "sim"
     label = "Simulated"
     intervals = tuple(INTERVALS)
-    option_names = ("delay", "kind", "fail")
 
     def __init__(self, settings: Settings, redis: Any = None):
         self.settings = settings
+        # `fail` is a test hook: without the setting it is an unknown option, in forms and curl alike.
+        self.option_names = ("delay", "kind") + (("fail",) if settings.sim_failure_option else ())
 
     def normalize_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         clean: dict[str, Any] = {}
@@ -43,12 +44,14 @@ class SimSource:
             if key == "delay":
                 if value in (None, ""):
                     continue
+                longest = self.settings.sim_max_delay_seconds
                 try:
                     delay = float(value)
                 except (TypeError, ValueError):
                     delay = -1.0
-                if not 0 <= delay <= 60:
-                    errors["delay"] = "Delay is the pause per chunk in seconds: a number from 0 to 60."
+                if not 0 <= delay <= longest:  # NaN fails this too
+                    errors["delay"] = (f"Delay is the pause per chunk in seconds: a number from 0 to {longest:g} "
+                                       "(MDC_SIM_MAX_DELAY_SECONDS).")
                 else:
                     clean["delay"] = delay
             elif key == "kind":
@@ -57,7 +60,7 @@ class SimSource:
                     errors["kind"] = f"Simulated prices are one of {', '.join(KINDS)}."
                 elif kind != "trades":
                     clean["kind"] = kind
-            elif key == "fail":
+            elif key == "fail" and "fail" in self.option_names:
                 # Test and demo hook: make chunk N fail, permanently or transiently.
                 mode = str(value or "").lower()
                 if mode and not _valid_fail(mode):

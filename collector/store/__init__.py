@@ -5,8 +5,8 @@ from . import ledger
 from .db import Database, is_outage, retry_db
 from .models import ACTIVE_STATUSES, FINISHED_STATUSES, Bar, Job, JobStatus, Series
 from .paging import Page
-from .series import BAR_COLUMNS, SORTS, SeriesStore
+from .series import BAR_COLUMNS, SORTS, SeriesBusy, SeriesStore
 from .upsert import UpsertCounts, upsert_bars
 
 __all__ = ["ledger", "ACTIVE_STATUSES", "BAR_COLUMNS", "Bar", "Database", "FINISHED_STATUSES", "Job", "JobStatus", "Page",
-           "SORTS", "Series", "SeriesStore", "UpsertCounts", "is_outage", "retry_db", "upsert_bars"]
+           "SORTS", "Series", "SeriesBusy", "SeriesStore", "UpsertCounts", "is_outage", "retry_db", "upsert_bars"]

@@ -73,10 +73,15 @@ def method_for(source: str, symbol: str, interval: str) -> str:
     return "largest"
 
 
+def unit_for(method: str, interval: str) -> str:
+    """What a report's `missing` counts."""
+    return "sessions" if method == "nyse" and interval == "1d" else "bars"
+
+
 def find_gaps(ts: np.ndarray, source: str, symbol: str, interval: str) -> GapReport:
     """Gaps of a series whose sorted bar times are `ts` (epoch seconds UTC)."""
     method = method_for(source, symbol, interval)
-    unit = "sessions" if method == "nyse" and interval == "1d" else "bars"
+    unit = unit_for(method, interval)
     if ts.size < 2 and method == "largest":
         return GapReport(method, unit)
     if ts.size == 0:

@@ -166,6 +166,11 @@ class Series(Base):
     first_ts: Mapped[int | None] = mapped_column(BigInteger)
     last_ts: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime | None]
+    # The gap summary, computed from the bar times when first asked for and cleared when new
+    # bars arrive (store.upsert), so listing series never reads their bars. None: not known.
+    gap_method: Mapped[str | None] = mapped_column(String(8))
+    gap_count: Mapped[int | None] = mapped_column(BigInteger)
+    gap_missing: Mapped[int | None] = mapped_column(BigInteger)
     # "The source revised its history": the overlap check of an incremental job found stored
     # bars that differ from what the source now sends. Cleared when `recollect_job_id` completes.
     revised_at: Mapped[datetime | None]

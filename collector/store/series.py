@@ -12,17 +12,18 @@ from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import asc, delete, desc, func, select
+from sqlalchemy import asc, delete, desc, func, select, update
 
 from collector.corporate import LedgerEntry, in_bars
 from collector.notes import action_text, in_line_text
+from collector.parse import upper_ascii
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
 from . import findings, ledger
 from .db import Database, driver_sql
-from .gaps import GapReport, find_gaps
+from .gaps import GapReport, find_gaps, unit_for
 from .ledger import Applied
-from .models import Bar, Job, Series, SeriesAction
+from .models import ACTIVE_STATUSES, Bar, Job, Series, SeriesAction
 from .paging import Page
 
 BAR_COLUMNS = ("ts", *VALUE_COLUMNS)  # as read back: the bar time, then its values
@@ -61,19 +62,22 @@ class SeriesStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def list(self, *, symbol: str | None = None, source: str | None = None,
-                    sort: str = "symbol", descending: bool = False) -> list[Series]:
-        """Every series matching the filters; symbol matches a prefix, case-insensitively."""
-        query = select(Series)
+    def list(self, *, symbol: str | None = None, source: str | None = None, sort: str = "symbol",
+             descending: bool = False, page: int = 1, per_page: int = 50) -> Page[Series]:
+        """One page of the series matching the filters; symbol matches a prefix, case-insensitively."""
+        conditions = []
         if symbol:
-            query = query.where(Series.symbol.startswith(symbol.upper(), autoescape=True))
+            conditions.append(Series.symbol.startswith(upper_ascii(symbol), autoescape=True))
         if source:
-            query = query.where(Series.source == source)
+            conditions.append(Series.source == source)
         order = desc if descending else asc
         column = SORTS.get(sort, Series.symbol)
-        query = query.order_by(order(column), Series.symbol, Series.source, Series.interval, Series.kind)
+        query = (select(Series).where(*conditions)
+                 .order_by(order(column), Series.symbol, Series.source, Series.interval, Series.kind)
+                 .offset((page - 1) * per_page).limit(per_page))
         with self.db.read() as session:
-            return list(session.scalars(query))
+            total = session.scalar(select(func.count()).select_from(Series).where(*conditions)) or 0
+            return Page(list(session.scalars(query)), total, page, per_page)
 
     def find(self, source: str, symbol: str, interval: str, kind: str | None = None) -> list[Series]:
         """The series with this source/symbol/interval (every kind, or one kind)."""
@@ -205,12 +209,23 @@ class SeriesStore:
         jobs, _ = self.jobs_for(series, limit=1)
         return dict(jobs[0].options or {}) if jobs else None
 
-    def delete(self, sid: int) -> int:
-        """Remove a series and its bars; returns how many bars went."""
+    def active_jobs(self, series: Series) -> list[Job]:
+        """Pending and running jobs that will write this series, oldest first."""
+        with self.db.read() as session:
+            return list(session.scalars(_active_jobs(series)))
+
+    def delete(self, series: Series) -> int:
+        """Remove a series and its bars; returns how many bars went. SeriesBusy while a pending
+        or running job targets it: its later chunks would start the series afresh and the
+        earlier ones would be lost without a trace (checked in the deleting transaction)."""
         with self.db.write() as session:
-            removed = session.execute(delete(Bar).where(Bar.series_id == sid)).rowcount or 0
-            session.execute(delete(SeriesAction).where(SeriesAction.series_id == sid))
-            session.execute(delete(Series).where(Series.id == sid))
+            busy = list(session.scalars(_active_jobs(series)))
+            if busy:
+                session.expunge_all()  # the rollback would expire them
+                raise SeriesBusy(busy)
+            removed = session.execute(delete(Bar).where(Bar.series_id == series.id)).rowcount or 0
+            session.execute(delete(SeriesAction).where(SeriesAction.series_id == series.id))
+            session.execute(delete(Series).where(Series.id == series.id))
         return removed
 
     def quality(self, series: Series) -> findings.QualityReport:
@@ -244,9 +259,39 @@ class SeriesStore:
 
     def gaps(self, series: Series) -> GapReport:
         """The gap report of a series, cached until the series changes (a write moves its
-        bar count, bounds or updated_at, which are part of the cache key)."""
-        return _gaps(self.db, series.id, series.source, series.symbol, series.interval,
-                     series.bar_count, series.first_ts, series.last_ts, series.updated_at)
+        bar count, bounds or updated_at, which are part of the cache key). Its summary is kept
+        with the series for the list (see `known_gaps`)."""
+        report = _gaps(self.db, series.id, series.source, series.symbol, series.interval,
+                       series.bar_count, series.first_ts, series.last_ts, series.updated_at)
+        if series.gap_method is None:
+            with self.db.write() as session:  # unless new bars came meanwhile: then it is stale already
+                session.execute(update(Series).where(Series.id == series.id, Series.bar_count == series.bar_count)
+                                .values(gap_method=report.method, gap_count=report.count, gap_missing=report.missing))
+        return report
+
+    @staticmethod
+    def known_gaps(series: Series) -> GapReport | None:
+        """The kept gap summary (counts, no list of gaps); None until computed for these bars."""
+        if series.gap_method is None:
+            return None
+        return GapReport(series.gap_method, unit_for(series.gap_method, series.interval),
+                         count=series.gap_count or 0, missing=series.gap_missing)
+
+
+class SeriesBusy(Exception):
+    """A series cannot be deleted while jobs write it; `jobs` are those jobs."""
+
+    def __init__(self, jobs: list[Job]):
+        ids = ", ".join(f"#{job.id}" for job in jobs)
+        super().__init__(f"Job{'s' if len(jobs) > 1 else ''} {ids} {'are' if len(jobs) > 1 else 'is'} writing this "
+                         "series: wait until it ends or cancel it, then delete.")
+        self.jobs = jobs
+
+
+def _active_jobs(series: Series):
+    return (select(Job).where(Job.source == series.source, Job.symbol == series.symbol,
+                              Job.interval == series.interval, Job.kind == series.kind,
+                              Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id))
 
 
 @lru_cache(maxsize=256)

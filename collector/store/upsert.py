@@ -187,4 +187,6 @@ def _update_series(session: Session, sid: int, rows: Iterable[tuple], new: int) 
     series.first_ts = lo if series.first_ts is None else min(series.first_ts, lo)
     series.last_ts = hi if series.last_ts is None else max(series.last_ts, hi)
     series.updated_at = datetime.now(timezone.utc)
+    if new:  # new bar times can open or close gaps; changed values cannot
+        series.gap_method = series.gap_count = series.gap_missing = None
     session.flush()

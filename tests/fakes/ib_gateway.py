@@ -145,6 +145,7 @@ class FakeIbGateway:
         self.client_ids: list[int] = []  # every startApi, refused ones included
         self.pacing_violations = 0
         self._actions: dict[str, deque] = {"historical": deque(), "contract": deque()}
+        self._lags: deque = deque()  # seconds the next historical requests spend on the way
         self._writers: dict[asyncio.StreamWriter, int | None] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -213,6 +214,12 @@ class FakeIbGateway:
         """On the next request, send a connection-wide error (reqId -1) and no answer."""
         with self._lock:
             self._actions[kind].append(("broadcast", code, text))
+
+    def lag_next(self, seconds: float, times: int = 1) -> None:
+        """The next `times` historical requests arrive `seconds` late (a slow network or a busy
+        Gateway): their pacing counts from the late arrival, as IB's does."""
+        with self._lock:
+            self._lags.extend([seconds] * times)
 
     def drop_connections(self) -> None:
         async def drop() -> None:
@@ -365,6 +372,10 @@ class FakeIbGateway:
         # 20, reqId, conId, symbol, secType, ..., includeExpired(14), endDateTime(15),
         # barSize(16), duration(17), useRTH(18), whatToShow(19), formatDate(20), ...
         req_id = int(fields[1])
+        with self._lock:
+            lag = self._lags.popleft() if self._lags else 0.0
+        if lag:
+            await asyncio.sleep(lag)
         request = HistoricalRequest(
             self._client_of(writer), req_id, fields[3], int(fields[2] or 0), parse_end(fields[15]),
             fields[15], fields[17], fields[16], fields[19], fields[18] == "1", int(fields[20]),

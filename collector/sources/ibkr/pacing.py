@@ -39,17 +39,24 @@ class PacingRules:
     """Bars of this size or less fall under the `window` rule."""
     violation_pause: float = 60.0
     """After IB reports a pacing violation anyway, every collector holds back this long."""
+    edge_margin: float = 0.01
+    min_margin: float = 1.0
+    """Each window is kept `edge_margin` of itself longer, and at least `min_margin` seconds:
+    IB counts a request from when it arrives, on its own clock, and a request counted here
+    can arrive a little later than one sent at the window's far edge."""
 
     def scaled(self, factor: float) -> "PacingRules":
         return replace(self, identical_window=self.identical_window * factor,
                        burst_window=self.burst_window * factor, window=self.window * factor,
-                       violation_pause=self.violation_pause * factor)
+                       violation_pause=self.violation_pause * factor, min_margin=self.min_margin * factor)
+
+    def padded(self, window: float) -> float:
+        """A window with its safety margin."""
+        return window + max(window * self.edge_margin, self.min_margin)
 
 
 class IbPacer:
-    """Waits until IB's rules allow one more historical request, then records it.
-
-    """
+    """Waits until IB's rules allow one more historical request, then records it."""
 
     def __init__(self, redis: redis_lib.Redis | None, key_prefix: str,
                  rules: PacingRules | None = None, sleep: Callable[[float], None] = time.sleep):
@@ -69,8 +76,8 @@ class IbPacer:
             weight = min(2 if what_to_show == "BID_ASK" else 1, rules.window_max)
         keys = [f"{self._prefix}:identical", f"{self._prefix}:burst:{contract_key}:{what_to_show}",
                 f"{self._prefix}:window", f"{self._prefix}:penalty"]
-        args = [signature, uuid.uuid4().hex, weight, rules.identical_window,
-                rules.burst_window, rules.burst_max, rules.window, rules.window_max]
+        args = [signature, uuid.uuid4().hex, weight, rules.padded(rules.identical_window),
+                rules.padded(rules.burst_window), rules.burst_max, rules.padded(rules.window), rules.window_max]
         waited = 0.0
         sleep = sleeper(report_wait, self._sleep)  # the job's own sleep, which a cancel cuts short
         while True:

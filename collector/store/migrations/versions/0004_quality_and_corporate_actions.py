@@ -1,7 +1,7 @@
 """quality flags on bars, suspect counts on jobs, the corporate-action ledger, revision marks
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30
 
 Adding columns with constant defaults rewrites no table on SQLite or PostgreSQL 11+.
@@ -9,8 +9,8 @@ Adding columns with constant defaults rewrites no table on SQLite or PostgreSQL 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
