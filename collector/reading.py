@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from . import corporate
 from .frames import COLUMNS, Resampler, Sessions, adjust_frame, check_adjust, check_resample, transform
+from .parse import upper_ascii
 from .settings import Settings
 from .store import Database, Series, SeriesStore, ledger
 from .store.db import driver_sql
@@ -99,11 +100,12 @@ def database(url: str | None = None) -> Database:
 
 
 def find(db: Database, symbol: str, interval: str, source: str | None, kind: str) -> Series:
-    query = select(Series).where(Series.symbol == symbol.upper(), Series.interval == interval)
+    symbol = upper_ascii(symbol)
+    query = select(Series).where(Series.symbol == symbol, Series.interval == interval)
     with db.read() as session:
         found = list(session.scalars(query.order_by(Series.source, Series.kind)))
     matching = [s for s in found if s.kind == kind and (source is None or s.source == source)]
-    what = f"{symbol.upper()} {interval}"
+    what = f"{symbol} {interval}"
     if not matching:
         stored = ", ".join(f"{s.source} {s.kind}" for s in found) or "none"
         raise LookupError(f"No {what} {kind} bars{' from ' + source if source else ''} are stored "

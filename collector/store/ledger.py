@@ -16,7 +16,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from collector.corporate import LedgerEntry, ledger_keys
+from collector.corporate import LedgerEntry, in_bars, ledger_keys
+from collector.notes import action_text, in_line_text
 from collector.sources.base import Action
 from collector.timespec import utcnow
 
@@ -34,6 +35,32 @@ class Applied:
     bars: int
     kept: int
     at: datetime
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """A split or dividend that speaks for a series, and what the series did about it."""
+
+    entry: LedgerEntry
+    text: str
+    in_prices: bool  # the stored prices include this kind of action (else the read side applies it)
+    applied: Applied | None  # what a job did to bring the series in line (None: nothing yet)
+
+
+def views(session: Session, series: Series) -> list[ActionView]:
+    """The entries that speak for a series, newest first, with what it did about each."""
+    done = {a.entry.id: a for a in applied(session, series.id)}
+    included = in_bars(series.source, series.kind)
+    out = []
+    for entry in reversed(entries(session, series.source, series.symbol)):
+        mark = done.get(entry.id)
+        if mark is not None and mark.method != "none":
+            text = in_line_text(entry, mark.method, mark.bars, mark.kept, mark.job_id)
+        else:
+            text = action_text(entry)
+            text = text[0].upper() + text[1:] + "."
+        out.append(ActionView(entry, text, entry.kind in included, mark))
+    return out
 
 
 def record(session: Session, source: str, symbol: str, actions: Iterable[Action], job_id: int | None) -> None:

@@ -14,15 +14,12 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import asc, delete, desc, func, select, update
 
-from collector.corporate import LedgerEntry, in_bars
-from collector.notes import action_text, in_line_text
 from collector.parse import upper_ascii
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
 from . import findings, ledger
 from .db import Database, driver_sql
 from .gaps import GapReport, find_gaps, unit_for
-from .ledger import Applied
 from .models import ACTIVE_STATUSES, Bar, Job, Series, SeriesAction
 from .paging import Page
 
@@ -31,16 +28,6 @@ SORTS = {"symbol": Series.symbol, "source": Series.source, "interval": Series.in
          "kind": Series.kind, "bars": Series.bar_count, "first": Series.first_ts,
          "last": Series.last_ts, "collected": Series.updated_at}
 STREAM_BATCH_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class ActionView:
-    """A split or dividend that speaks for a series, and what the series did about it."""
-
-    entry: LedgerEntry
-    text: str
-    in_prices: bool  # the stored prices include this kind of action (else the read side applies it)
-    applied: Applied | None  # what a job did to bring the series in line (None: nothing yet)
 
 
 @dataclass(frozen=True)
@@ -240,22 +227,10 @@ class SeriesStore:
         """(time, flags) of the suspect bars in a range, for the chart."""
         return findings.marks(self.db, sid, start, end)
 
-    def actions(self, series: Series) -> list[ActionView]:
+    def actions(self, series: Series) -> list[ledger.ActionView]:
         """The splits and dividends in the ledger for the series' symbol, newest first."""
         with self.db.read() as session:
-            entries = ledger.entries(session, series.source, series.symbol)
-            applied = {a.entry.id: a for a in ledger.applied(session, series.id)}
-        included = in_bars(series.source, series.kind)
-        views = []
-        for entry in reversed(entries):
-            mark = applied.get(entry.id)
-            if mark is not None and mark.method != "none":
-                text = in_line_text(entry, mark.method, mark.bars, mark.kept, mark.job_id)
-            else:
-                text = action_text(entry)
-                text = text[0].upper() + text[1:] + "."
-            views.append(ActionView(entry, text, entry.kind in included, mark))
-        return views
+            return ledger.views(session, series)
 
     def gaps(self, series: Series) -> GapReport:
         """The gap report of a series, cached until the series changes (a write moves its
