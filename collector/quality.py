@@ -54,10 +54,17 @@ class Bars:
 
     @classmethod
     def of_frame(cls, frame: pd.DataFrame) -> "Bars":
+        """The frame's bars that have all four prices, sorted, one per time (the last, as the
+        upsert keeps it). Plain numpy from the start: a job's chunk is often a handful of
+        bars, where every pandas selection costs more than the checks themselves."""
         ts = pd.DatetimeIndex(frame.index).as_unit("s").asi8.astype(np.int64)
-        cols = [frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in ("open", "high", "low", "close")]
+        prices = [frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in ("open", "high", "low", "close")]
         volume = np.nan_to_num(frame["volume"].to_numpy(dtype=np.float64, na_value=np.nan), nan=0.0)
-        return cls(ts, *cols, volume)
+        priced = ~np.isnan(np.vstack(prices)).any(axis=0)
+        order = np.flatnonzero(priced)[np.argsort(ts[priced], kind="stable")]
+        last = np.r_[ts[order][1:] != ts[order][:-1], True]
+        pick = order[last]
+        return cls(ts[pick], *(p[pick] for p in prices), volume[pick])
 
 
 def flag_names(flags: int) -> list[str]:

@@ -57,8 +57,7 @@ def write_chunk(session: Session, key: SeriesKey, fetched: Fetched, job_id: int 
 
 def flag_chunk(session: Session, sid: int, key: SeriesKey, frame, rules: quality.Rules) -> int:
     """Check the chunk's bars with their stored neighbours; store the flags; count the suspect."""
-    chunk = quality.Bars.of_frame(frame[frame[["open", "high", "low", "close"]].notna().all(axis=1)])
-    chunk = _unique(chunk)
+    chunk = quality.Bars.of_frame(frame)
     lo, hi = int(chunk.ts[0]), int(chunk.ts[-1])
     conn = session.connection()
     before = conn.exec_driver_sql(_sql(_CONTEXT["before"], conn), {"sid": sid, "lo": lo, "n": quality.CONTEXT_BARS}).fetchall()[::-1]
@@ -104,16 +103,6 @@ def _update(conn, sql: str, sid: int, ts: np.ndarray, flags: np.ndarray) -> None
     pick = np.flatnonzero(flags)
     if pick.size:
         conn.exec_driver_sql(_sql(sql, conn), [{"sid": sid, "ts": int(ts[i]), "flags": int(flags[i])} for i in pick])
-
-
-def _unique(bars: quality.Bars) -> quality.Bars:
-    """Sorted, one bar per time (the last, as the upsert keeps it)."""
-    order = np.argsort(bars.ts, kind="stable")
-    ts = bars.ts[order]
-    keep = np.r_[ts[1:] != ts[:-1], True]
-    pick = order[keep]
-    return quality.Bars(bars.ts[pick], bars.open[pick], bars.high[pick], bars.low[pick], bars.close[pick],
-                        bars.volume[pick])
 
 
 def _join(before: list, chunk: quality.Bars, after: list) -> quality.Bars:
