@@ -21,6 +21,7 @@ BENCHMARKS = {
     "bars_upsert": ("bars_upsert.py", ["--rows", "100000", "--repeat", "1"]),
     "ui_partials": ("ui_partials.py", ["--jobs", "10000", "--requests", "50"]),
     "data_export": ("data_export.py", ["--rows", "100000", "--chart-rows", "50000", "--repeat", "1"]),
+    "read_bars": ("read_bars.py", ["--rows", "100000", "--repeat", "1"]),
     "pipeline": ("pipeline.py", ["--jobs", "300", "--rounds", "1"]),
     "long_exports": ("long_exports.py", ["--rows", "300000", "--timeout", "2", "--rate-mb", "2"]),
     "watchlist": ("watchlist.py", ["--symbols", "100", "--rounds", "1"]),

@@ -10,6 +10,7 @@ The packages behind it (store, queue, jobs, worker, sources) can move freely.
     services.queue.events(job_id)            # progress events; last_events for many jobs
     services.series.list(symbol="AA")        # stored series: bars, gaps, exports' batches
     services.job_stats.summary()             # figures about jobs; queue_stats about Redis
+    read_bars("AAPL", "1d", source="yahoo", adjust="splits", resample="1w")   # a pandas DataFrame
     services.watchlists.run_now(watchlist_id) # create, update, pause, resume, delete, runs, series
 
 Names are imported on first use, so `python -m collector check` does not load pandas.
@@ -47,6 +48,11 @@ _API: dict[str, str] = {
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
     "parse_bool": "collector.parse", "parse_whole": "collector.parse", "upper_ascii": "collector.parse",
+    # reading the data: pandas frames, adjusted for splits and dividends, resampled by session
+    "read_bars": "collector.reading", "series_frames": "collector.reading",
+    "check_adjust": "collector.frames", "check_resample": "collector.frames", "resample_targets": "collector.frames",
+    # trust: quality checks, splits and dividends
+    "CHECK_LABELS": "collector.notes", "flag_names": "collector.quality", "ratio_text": "collector.corporate",
     # messages a person reads: English text that the web app can show in French
     "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
     "join_messages": "collector.i18n",

@@ -154,7 +154,11 @@ def sim_bar_times(interval: str, start: pd.Timestamp, end: pd.Timestamp) -> np.n
         return ts[(ts >= lo) & (ts < hi)]
     first = -(-lo // step) * step
     ts = np.arange(first, hi, step, dtype=np.int64)
+    return ts[sim_trading(ts)]
+
+
+def sim_trading(ts: np.ndarray) -> np.ndarray:
+    """Whether each time lies in a simulated session: weekdays, 14:30-21:00 UTC."""
     seconds_of_day = ts % DAY
     weekday = ((ts // DAY) + 3) % 7  # 1970-01-01 was a Thursday (3)
-    keep = (weekday < 5) & (seconds_of_day >= SIM_OPEN_S) & (seconds_of_day < SIM_CLOSE_S)
-    return ts[keep]
+    return (weekday < 5) & (seconds_of_day >= SIM_OPEN_S) & (seconds_of_day < SIM_CLOSE_S)

@@ -91,6 +91,12 @@ class Settings:
     """MDC_IB_RECONNECT_SECONDS: first reconnect delay; doubles up to 60 s."""
     ib_pacing_scale: float = 1.0
     """MDC_IB_PACING_SCALE: shrinks IB's pacing windows (0 < x <= 1); below 1 only for fakes and demos."""
+    quality_spike_sigmas: float = 10.0
+    """MDC_QUALITY_SPIKE_SIGMAS: a return this many robust spreads from the recent ones is a spike."""
+    quality_run_bars: int = 10
+    """MDC_QUALITY_RUN_BARS: this many bars in a row with identical prices, or without volume, are suspect."""
+    recollect_revised: bool = False
+    """MDC_RECOLLECT_REVISED: when the source revised a series' history, re-collect it at once."""
     secret_key: str = ""
     """MDC_SECRET_KEY: signs the web app's session cookie; empty means a key file in data_dir."""
     auth_token: str = ""
@@ -151,13 +157,15 @@ class Settings:
     def check(self) -> None:
         positive = ("cleanup_every_seconds", "heartbeat_seconds", "heartbeat_ttl_seconds", "claim_idle_seconds",
                     "max_deliveries", "events_maxlen", "retention_days", "collectors", "auth_failures_per_minute",
-                    "max_bars_per_submit", "max_active_jobs")
+                    "max_bars_per_submit", "max_active_jobs", "quality_spike_sigmas")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
         for name in ("ib_connect_timeout_seconds", "ib_request_timeout_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{env_name(name)} must be greater than 0, got {getattr(self, name)}")
+        if self.quality_run_bars < 2:
+            raise SettingsError(f"MDC_QUALITY_RUN_BARS must be 2 or more, got {self.quality_run_bars}")
         if not 0 < self.schedule_check_seconds <= 3600:
             raise SettingsError("MDC_SCHEDULE_CHECK_SECONDS must be above 0 and at most 3600, "
                                 f"got {self.schedule_check_seconds}")

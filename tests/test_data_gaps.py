@@ -97,12 +97,13 @@ def test_fill_gaps_submits_jobs_for_the_holes(client, db):
                          datetime.fromtimestamp(int(frame.index[40].timestamp()) + 3600, timezone.utc).isoformat().replace("+00:00", "Z"))
 
 
-def test_update_to_now_starts_at_the_last_bar(client, db):
+def test_update_to_now_starts_at_the_last_stored_bars(client, db):
     store_bars(db, sim_frame("AAPL", "1d", "2024-01-01", "2024-02-01"), interval="1d")
     job = client.post("/data/sim/AAPL/1d/update", headers=JSON)
     assert job.status_code == 201
     data = job.get_json()
-    assert data["start"] == "2024-01-31T00:00:00Z" and data["interval"] == "1d" and data["kind"] == "trades"
+    # the last three stored bars (Jan 29-31) are fetched again: the overlap check compares them
+    assert data["start"] == "2024-01-29T00:00:00Z" and data["interval"] == "1d" and data["kind"] == "trades"
     assert abs(pd.Timestamp(data["end"]) - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1)
     browser = client.post("/data/sim/AAPL/1d/update")
     assert browser.status_code == 303 and "already pending" in client.get(browser.headers["Location"]).get_data(as_text=True)
@@ -117,7 +118,7 @@ def test_only_what_is_missing_trims_the_request(client, db):
     assert [(j["start"], j["end"]) for j in jobs] == [
         ("2023-12-01T00:00:00Z", "2024-01-01T00:00:00Z"),
         (frame.index[10].isoformat().replace("+00:00", "Z"), (frame.index[10] + pd.Timedelta(days=1)).isoformat().replace("+00:00", "Z")),
-        ("2024-01-31T00:00:00Z", "2024-03-01T00:00:00Z")]
+        ("2024-01-29T00:00:00Z", "2024-03-01T00:00:00Z")]  # the tail from the last stored bars on
     inside = client.post("/jobs", data={**form, "start": "2024-01-02", "end": "2024-01-10"}, headers=JSON)
     assert inside.status_code == 422 and "Nothing is missing" in inside.get_json()["errors"]["only_missing"]
     html = client.post("/jobs", data={**form, "start": "2024-01-02", "end": "2024-01-10"}).get_data(as_text=True)

@@ -36,7 +36,7 @@ def source(settings, yahoo_fake):
 
 def collect(src: YahooSource, request: Request) -> pd.DataFrame:
     """Run a whole request the way the worker does: plan, then fetch chunk by chunk."""
-    frames = [src.fetch(request, chunk, lambda message: None) for chunk in src.plan(request)]
+    frames = [src.fetch(request, chunk, lambda message: None).bars for chunk in src.plan(request)]
     return pd.concat(frames) if frames else None
 
 
@@ -168,7 +168,7 @@ def test_chunk_keeps_only_its_own_bars(source, yahoo_fake):
         day -= timedelta(days=1)
     request = Request("MSFT", "5m", day, day + timedelta(days=1))
     chunk = Chunk(day + timedelta(hours=15, minutes=2), day + timedelta(hours=16, minutes=7))
-    got = source.fetch(request, chunk, lambda m: None)
+    got = source.fetch(request, chunk, lambda m: None).bars
     assert_same_bars(got, yahoo_fake.expected_bars("MSFT", "5m", chunk.start, chunk.end))
 
 
@@ -193,7 +193,7 @@ def test_adjusted_prices_come_from_adjclose(source, yahoo_fake):
 def test_a_holiday_is_an_empty_frame_not_an_error(source, yahoo_fake):
     for interval in ("1d", "1h"):
         got = source.fetch(Request("MSFT", interval, utc(2025, 12, 25), utc(2025, 12, 26)),
-                           Chunk(utc(2025, 12, 25), utc(2025, 12, 26)), lambda m: None)
+                           Chunk(utc(2025, 12, 25), utc(2025, 12, 26)), lambda m: None).bars
         assert got.empty and list(got.columns) == list(BAR_COLUMNS)
     assert len(yahoo_fake.chart_requests("MSFT")) == 2
 
@@ -208,11 +208,11 @@ def test_unknown_symbol_is_a_permanent_error_in_plain_words(source):
 def test_rate_limit_is_transient_and_the_next_call_succeeds(source, yahoo_fake):
     request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
     chunk = source.plan(request)[0]
-    first = source.fetch(request, chunk, lambda m: None)  # warms cookie, crumb and timezone
+    first = source.fetch(request, chunk, lambda m: None).bars  # warms cookie, crumb and timezone
     yahoo_fake.fail_next(2, status=429)  # yfinance retries once by itself
     with pytest.raises(TransientError, match="429"):
         source.fetch(request, chunk, lambda m: None)
-    again = source.fetch(request, chunk, lambda m: None)  # asks again: nothing kept in memory
+    again = source.fetch(request, chunk, lambda m: None).bars  # asks again: nothing kept in memory
     pd.testing.assert_frame_equal(again, first)
     assert len(yahoo_fake.chart_requests("MSFT")) == 4
 
@@ -247,11 +247,11 @@ def test_a_timeout_is_transient(settings, yahoo_fake):
 def test_a_new_base_url_is_honoured(settings, yahoo_fake):
     request = Request("MSFT", "1d", utc(2025, 3, 1), utc(2025, 4, 1))
     first = YahooSource(replace(settings, yahoo_base_url=yahoo_fake.url), pacing_seconds=0)
-    expected = first.fetch(request, first.plan(request)[0], lambda m: None)
+    expected = first.fetch(request, first.plan(request)[0], lambda m: None).bars
     with YahooFake() as other:
         second = YahooSource(replace(settings, yahoo_base_url=other.url), pacing_seconds=0)
         before = len(yahoo_fake.requests)
-        got = second.fetch(request, second.plan(request)[0], lambda m: None)
+        got = second.fetch(request, second.plan(request)[0], lambda m: None).bars
         assert len(other.chart_requests("MSFT")) == 1
         assert len(yahoo_fake.requests) == before  # nothing went to the first server
         second.close()

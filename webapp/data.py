@@ -11,13 +11,13 @@ from datetime import datetime, timezone
 import numpy as np
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, source_label, upper_ascii
+from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, resample_targets, source_label, upper_ascii
 
-from . import chart_svg, charts, exports, services
+from . import chart_marks, chart_svg, charts, exports, services
 from .errors import wants_json
-from .params import page_arg, range_args
-from .serialize import iso
+from .params import page_arg, range_args, transform_args
 from .series_args import SERIES, IntervalConverter, find_series, job_series_url, series_url
+from .series_json import action_dict, gaps_dict, quality_dict, series_dict
 
 bp = Blueprint("data", __name__)
 
@@ -52,12 +52,14 @@ def index():
     found = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending,
                        page=page_arg(), per_page=SERIES_PER_PAGE)
     known = {s.id: store.known_gaps(s) for s in found.items}
+    suspect = store.suspect_counts()
     if wants_json():
         return {"page": found.page, "pages": found.pages, "total": found.total,
-                "series": [dict(series_dict(s), gaps=gaps_dict(known[s.id]) if known[s.id] else None,
+                "series": [dict(series_dict(s, suspect.get(s.id, 0)),
+                                gaps=gaps_dict(known[s.id]) if known[s.id] else None,
                                 gaps_url=series_url(s, "data.gaps")) for s in found.items]}
     return render_template("data/index.html", found=found, known=known, symbol=symbol, source=source, sort=sort,
-                           descending=descending, sources=SOURCES)
+                           descending=descending, sources=SOURCES, suspect=suspect)
 
 
 @bp.get(SERIES + "/gaps")
@@ -68,6 +70,13 @@ def gaps(source: str, symbol: str, interval: str):
     if wants_json():
         return gaps_dict(report)
     return render_template("data/_gaps_cell.html", s=s, report=report)
+
+
+@bp.get(SERIES + "/quality")
+def quality(source: str, symbol: str, interval: str):
+    """What the quality checks found in one series, as JSON (times capped per check)."""
+    s = find_series(source, symbol, interval)
+    return quality_dict(services.get().series.quality(s))
 
 
 @bp.get(SERIES)
@@ -81,8 +90,10 @@ def series(source: str, symbol: str, interval: str):
         abort(422, f"Unknown range {request.args['range']!r}: use one of {', '.join(RANGES)}, or start and end.")
     target = request.headers.get("HX-Target") if request.htmx else None
     if wants_json():
-        data = series_dict(s)
-        data["gaps"] = gaps_dict(svc.series.gaps(s))
+        report = svc.series.quality(s)
+        data = series_dict(s, report.suspect)
+        data.update(gaps=gaps_dict(svc.series.gaps(s)), quality=quality_dict(report),
+                    actions=[action_dict(a) for a in svc.series.actions(s)])
         return data
     bars = svc.series.page(s.id, page, PER_PAGE) if target != "chart" else None
     latest = bars if page == 1 and bars is not None else svc.series.page(s.id, 1, PER_PAGE)
@@ -98,7 +109,8 @@ def series(source: str, symbol: str, interval: str):
             response = make_response(render_template(
                 "data/series.html", s=s, kinds=svc.series.find(s.source, s.symbol, s.interval),
                 report=svc.series.gaps(s), bars=bars, jobs=jobs, jobs_total=jobs_total,
-                busy=svc.series.active_jobs(s), **chart))
+                busy=svc.series.active_jobs(s), quality=svc.series.quality(s), actions=svc.series.actions(s),
+                resample_choices=resample_targets(s.interval), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
     return response
@@ -109,7 +121,7 @@ def export_csv(source: str, symbol: str, interval: str):
     """The series (or a date range of it) as CSV, streamed."""
     s = find_series(source, symbol, interval)
     start, end = range_args()
-    return exports.csv_response(services.get().series, s, start, end)
+    return exports.csv_response(services.get().series, s, start, end, *transform_args(s.interval))
 
 
 @bp.get(SERIES + ".parquet")
@@ -117,7 +129,7 @@ def export_parquet(source: str, symbol: str, interval: str):
     """The series (or a date range of it) as Parquet."""
     s = find_series(source, symbol, interval)
     start, end = range_args()
-    return exports.parquet_response(services.get().series, s, start, end)
+    return exports.parquet_response(services.get().series, s, start, end, *transform_args(s.interval))
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -136,11 +148,14 @@ def chart_context(s: Series, decimals: int) -> dict:
         chosen = "custom"
     lo = start if start is not None else (s.first_ts or 0)
     hi = end if end is not None else (s.last_ts or 0) + step
-    data = charts.load(services.get().series, s.id, s.interval, lo, hi)
+    store = services.get().series
+    data = charts.load(store, s.id, s.interval, lo, hi)
     label = f"{s.symbol} {s.interval} {s.kind} ({source_label(s.source)})"
     presets = [name for name, back in RANGES.items() if back is None or back >= 2 * step]
-    return {"chart": chart_svg.render(data, label, decimals, zoom_url=series_url(s)), "chart_data": data,
-            "chosen": chosen, "ranges": presets, "decimals": decimals, "candles_up_to": charts.CANDLES_UP_TO,
+    marks = store.suspect_marks(s.id, data.start, data.end) if data.mode != "empty" else []
+    layers = [chart_marks.quality_layer(marks)] if marks else []
+    return {"chart": chart_svg.render(data, label, decimals, zoom_url=series_url(s), layers=layers),
+            "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": presets, "decimals": decimals, "candles_up_to": charts.CANDLES_UP_TO,
             "start_text": _input_time(start if chosen == "custom" else None),
             "end_text": _input_time(end if chosen == "custom" else None), "intraday": is_intraday(s.interval)}
 
@@ -148,21 +163,3 @@ def chart_context(s: Series, decimals: int) -> dict:
 def _input_time(epoch: int | None) -> str:
     """An epoch as a datetime-local input's value (UTC)."""
     return "" if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M")
-
-
-def series_dict(s: Series) -> dict:
-    return {"source": s.source, "symbol": s.symbol, "interval": s.interval, "kind": s.kind,
-            "bars": s.bar_count, "first": iso(_dt(s.first_ts)), "last": iso(_dt(s.last_ts)),
-            "updated_at": iso(s.updated_at), "url": series_url(s),
-            "csv": series_url(s, "data.export_csv"), "parquet": series_url(s, "data.export_parquet")}
-
-
-def gaps_dict(report) -> dict:
-    return {"method": report.method, "description": report.description, "count": report.count,
-            "missing": report.missing, "unit": report.unit,
-            "largest": [{"start": iso(g.start_dt), "end": iso(g.end_dt), "missing": g.missing}
-                        for g in report.largest()]}
-
-
-def _dt(epoch: int | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)

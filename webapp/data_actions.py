@@ -1,5 +1,5 @@
-"""Changing a stored series: update it to now, fill its gaps, delete it (after a page that
-says how many bars will go). Form-encoded POSTs: 303 for browsers, JSON when asked."""
+"""Changing a stored series: update it to now, collect it again (after its source revised its
+history), fill its gaps, delete it (after a page that says how many bars will go). Form-encoded POSTs: 303 for browsers, JSON when asked."""
 
 from __future__ import annotations
 
@@ -34,6 +34,22 @@ def update(source: str, symbol: str, interval: str):
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
     verb = "queued" if result.created else f"already {result.job.status.lower()}"
     flash(f"Job #{result.job.id} ({s.symbol}, from the last stored bar to now) {verb}.", "ok" if result.queued else "warn")
+    return redirect(series_url(s), code=303)
+
+
+@bp.post(SERIES + "/recollect")
+def recollect(source: str, symbol: str, interval: str):
+    """Submit a job that collects the whole series again (clears "revised" when it completes)."""
+    svc = services.get()
+    s = find_series(source, symbol, interval)
+    try:
+        result = svc.jobs.recollect_series(s)
+    except ValidationError as exc:
+        return _refused(exc)
+    if wants_json():
+        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
+    verb = "queued" if result.created else f"already {result.job.status.lower()}"
+    flash(f"Job #{result.job.id} ({s.symbol}, the whole series again) {verb}.", "ok" if result.queued else "warn")
     return redirect(series_url(s), code=303)
 
 

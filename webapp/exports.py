@@ -1,7 +1,8 @@
-"""CSV and Parquet downloads of one series.
+"""CSV and Parquet downloads of one series, as stored or adjusted (?adjust=splits|all) and
+resampled by session (?resample=5m|1h|1d|...), the file name saying which.
 
-CSV is streamed batch by batch (SeriesStore.iter_bars), so memory stays flat however
-many bars there are. Timestamps are ISO 8601 UTC ("2024-03-01T14:30:00Z"); prices are
+CSV is streamed batch by batch (SeriesStore.iter_bars, or collector's series_frames when
+adjusted or resampled), so memory stays flat however many bars there are. Timestamps are ISO 8601 UTC ("2024-03-01T14:30:00Z"); prices are
 written with Python's shortest exact float repr, so the file parses back to the very same
 numbers. Parquet is streamed too: each row group goes out as soon as it is written (typed
 columns, a UTC timestamp), so neither format builds the whole file before the first byte.
@@ -19,30 +20,48 @@ from typing import Iterator
 import numpy as np
 from flask import Response
 
-from collector import BAR_COLUMNS, Series, SeriesStore
+from collector import BAR_COLUMNS, Series, SeriesStore, series_frames
 
 HEADER = BAR_COLUMNS
 PARQUET_ROW_GROUP = 100_000
 PARQUET_MIME = "application/vnd.apache.parquet"
 
 
-def file_name(series: Series, start: int | None, end: int | None, extension: str) -> str:
-    """AAPL_yahoo_1d_trades_2024-01-02_2024-12-31.csv: what, where from, which dates."""
+def file_name(series: Series, start: int | None, end: int | None, extension: str,
+              adjust: str | None = None, resample: str | None = None) -> str:
+    """AAPL_yahoo_1d_trades_2024-01-02_2024-12-31.csv: what, where from, which dates; with
+    `_resampled-1w` and `_adjusted-splits` when the file holds that rather than the stored bars."""
     symbol = re.sub(r"[^A-Za-z0-9.\-]+", "_", series.symbol).strip("_") or "series"
     first = start if start is not None else series.first_ts
     last = (end - 1) if end is not None else series.last_ts
     days = "_".join(_day(t) for t in (first, last) if t is not None)
-    return f"{symbol}_{series.source}_{series.interval}_{series.kind}{'_' + days if days else ''}.{extension}"
+    how = (f"_resampled-{resample}" if resample else "") + (f"_adjusted-{adjust}" if adjust else "")
+    return f"{symbol}_{series.source}_{series.interval}_{series.kind}{how}{'_' + days if days else ''}.{extension}"
 
 
-def csv_response(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Response:
-    response = Response(csv_chunks(store, series.id, start, end), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename=file_name(series, start, end, "csv"))
+def csv_response(store: SeriesStore, series: Series, start: int | None, end: int | None,
+                 adjust: str | None = None, resample: str | None = None) -> Response:
+    response = Response(csv_chunks(store, series, start, end, adjust, resample), mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=file_name(series, start, end, "csv", adjust, resample))
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def csv_chunks(store: SeriesStore, sid: int, start: int | None, end: int | None) -> Iterator[bytes]:
+def row_batches(store: SeriesStore, series: Series, start: int | None, end: int | None,
+                adjust: str | None, resample: str | None) -> Iterator[np.ndarray]:
+    """Batches of bars as float arrays (ts first, then BAR_COLUMNS' values; NaN for none)."""
+    if not adjust and not resample:
+        for rows in store.iter_bars(series.id, start, end):
+            yield np.array(rows, dtype=np.float64)  # one C pass; None -> NaN
+        return
+    for frame in series_frames(store, series, start, end, adjust, resample):
+        ts = frame.index.as_unit("s").asi8.astype(np.float64)
+        yield np.column_stack([ts, frame[list(HEADER[1:])].to_numpy(dtype=np.float64)])
+
+
+def csv_chunks(store: SeriesStore, series: Series, start: int | None, end: int | None,
+               adjust: str | None = None, resample: str | None = None) -> Iterator[bytes]:
     """The CSV in pieces: a header row, then one piece per batch of bars.
 
     Arrow's C++ CSV writer formats the numbers (shortest exact repr, like Python's, at
@@ -54,8 +73,7 @@ def csv_chunks(store: SeriesStore, sid: int, start: int | None, end: int | None)
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
     yield (",".join(HEADER) + "\n").encode()
-    for rows in store.iter_bars(sid, start, end):
-        table = np.array(rows, dtype=np.float64)  # one C pass; None -> NaN -> an empty field
+    for table in row_batches(store, series, start, end, adjust, resample):  # NaN -> an empty field
         stamps = np.datetime_as_string(table[:, 0].astype("int64").astype("datetime64[s]"), unit="s", timezone="UTC")
         arrays = [pa.array(stamps)]
         for i, name in enumerate(HEADER[1:], start=1):
@@ -77,13 +95,16 @@ def _whole(values: np.ndarray):
     return pa.array(np.where(mask, 0, values).astype(np.int64), mask=mask)
 
 
-def parquet_response(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Response:
-    response = Response(parquet_chunks(store, series, start, end), mimetype=PARQUET_MIME)
-    response.headers.set("Content-Disposition", "attachment", filename=file_name(series, start, end, "parquet"))
+def parquet_response(store: SeriesStore, series: Series, start: int | None, end: int | None,
+                     adjust: str | None = None, resample: str | None = None) -> Response:
+    response = Response(parquet_chunks(store, series, start, end, adjust, resample), mimetype=PARQUET_MIME)
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=file_name(series, start, end, "parquet", adjust, resample))
     return response
 
 
-def parquet_chunks(store: SeriesStore, series: Series, start: int | None, end: int | None) -> Iterator[bytes]:
+def parquet_chunks(store: SeriesStore, series: Series, start: int | None, end: int | None,
+                   adjust: str | None = None, resample: str | None = None) -> Iterator[bytes]:
     """The Parquet file in pieces: whatever the writer produced after each row group, then the footer."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -92,17 +113,18 @@ def parquet_chunks(store: SeriesStore, series: Series, start: int | None, end: i
                         ("low", pa.float64()), ("close", pa.float64()), ("volume", pa.float64()),
                         ("wap", pa.float64()), ("trades", pa.int64())],
                        metadata={"source": series.source, "symbol": series.symbol,
-                                 "interval": series.interval, "kind": series.kind})
+                                 "interval": resample or series.interval, "kind": series.kind,
+                                 "adjusted": adjust or "", "resampled_from": series.interval if resample else ""})
     sink = _Outbox()
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-        pending: list[tuple] = []
-        for rows in store.iter_bars(series.id, start, end):
-            pending.extend(rows)
+        pending = np.empty((0, len(HEADER)), dtype=np.float64)
+        for table in row_batches(store, series, start, end, adjust, resample):
+            pending = np.concatenate([pending, table])
             while len(pending) >= PARQUET_ROW_GROUP:
                 writer.write_table(_table(pending[:PARQUET_ROW_GROUP], schema))
-                del pending[:PARQUET_ROW_GROUP]
+                pending = pending[PARQUET_ROW_GROUP:]
                 yield sink.take()
-        if pending:
+        if len(pending):
             writer.write_table(_table(pending, schema))
     yield sink.take()
 
@@ -132,13 +154,17 @@ class _Outbox(io.RawIOBase):
         return out
 
 
-def _table(rows: list[tuple], schema):
+def _table(table: np.ndarray, schema):
     import pyarrow as pa
 
-    columns = list(zip(*rows)) if rows else [()] * len(schema)
-    arrays = [pa.array(np.array(columns[0], dtype="int64") * 1000, type=pa.int64()).cast(schema.field("ts").type)]
-    arrays += [pa.array(col, type=schema.field(name).type, from_pandas=True)
-               for name, col in zip(HEADER[1:], columns[1:])]
+    arrays = [pa.array(table[:, 0].astype("int64") * 1000, type=pa.int64()).cast(schema.field("ts").type)]
+    for i, name in enumerate(HEADER[1:], start=1):
+        values = table[:, i]
+        if name == "trades":
+            mask = np.isnan(values)
+            arrays.append(pa.array(np.where(mask, 0, values).astype(np.int64), mask=mask, type=pa.int64()))
+        else:
+            arrays.append(pa.array(values, type=pa.float64(), from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
-from collector import TimeParseError, parse_when, parse_whole
+from collector import TimeParseError, check_adjust, check_resample, parse_when, parse_whole
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # the largest id the tables' Integer keys hold on PostgreSQL (int4; SQLite's go to 2^63)
@@ -49,3 +49,14 @@ def range_args() -> tuple[int | None, int | None]:
     if start is not None and end is not None and end <= start:
         abort(422, "End must be after start.")
     return start, end
+
+
+def transform_args(interval: str) -> tuple[str | None, str | None]:
+    """?adjust=splits|all and ?resample=5m|1h|1d|... for a series of `interval` bars; 422
+    with what is allowed otherwise."""
+    adjust = (request.args.get("adjust") or "").strip().lower() or None
+    resample = (request.args.get("resample") or "").strip() or None
+    for message in (check_adjust(adjust), check_resample(interval, resample)):
+        if message:
+            abort(422, message[0].upper() + message[1:] + ".")
+    return adjust, (None if resample == interval else resample)

@@ -23,6 +23,7 @@ def job_to_dict(job: Job, event: dict[str, Any] | None = None) -> dict[str, Any]
         "status": job.status,
         "progress": {"done": job.progress_done, "total": job.progress_total},
         "rows_new": job.rows_new, "rows_updated": job.rows_updated, "rows_unchanged": job.rows_unchanged,
+        "suspect_bars": job.suspect_bars or 0,
         "error": job.error, "attempts": job.attempts, "collector": job.collector,
         "cancel_requested": job.cancel_requested, "retry_of": job.retry_of,
         "created_at": iso(job.created_at), "started_at": iso(job.started_at),

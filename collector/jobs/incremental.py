@@ -18,6 +18,9 @@ from collector.timespec import interval_seconds, is_intraday
 from .validation import JobSpec, ValidationError, build_spec
 
 MAX_FILL_JOBS = 20
+# A job that continues a series fetches its last stored bars again: the newest may have been
+# unfinished when stored, the ones before it must come back unchanged (the overlap check).
+OVERLAP_BARS = 3
 # Options that only steer a test or a demo, never what the bars are.
 _NOT_COPIED = ("fail",)
 
@@ -52,15 +55,27 @@ class AlreadyCurrent(ValidationError):
 
 
 def update_spec(store: SeriesStore, series: Series, get_source: GetSource) -> JobSpec:
-    """From the last stored bar (collected again: it may have been unfinished) to now;
-    AlreadyCurrent when no newer bar can exist yet."""
+    """From the last stored bars (collected again: the newest may have been unfinished, the
+    others are checked against what the source sends now) to now; AlreadyCurrent when no newer
+    bar can exist yet."""
     if series.last_ts is None:
         raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
     now = int(datetime.now(timezone.utc).timestamp())
     if is_current(series, now):
         raise AlreadyCurrent({"series": f"{series.symbol} {series.interval} is already current: no bar after "
                                         f"the last one stored ({_iso(series.last_ts)}) has started yet."})
-    return spec_for(store, series, series.last_ts, None, get_source)
+    return spec_for(store, series, store.tail_start(series.id, OVERLAP_BARS), None, get_source)
+
+
+def recollect_spec(store: SeriesStore, series: Series, get_source: GetSource) -> JobSpec:
+    """The whole series again, from its first bar (or the oldest the source still serves) to now."""
+    if series.first_ts is None:
+        raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
+    start = series.first_ts
+    oldest = getattr(get_source(series.source), "earliest", None)
+    if oldest is not None:
+        start = max(start, int(oldest(series.interval).timestamp()))
+    return spec_for(store, series, start, None, get_source)
 
 
 def update_or_backfill(series: Series | None, fields: dict[str, Any], symbol: str,
@@ -119,7 +134,7 @@ def missing_specs(store: SeriesStore, spec: JobSpec) -> list[JobSpec]:
             ranges.append((max(lo, gap_lo), min(hi, gap_hi)))
     tail = series.last_ts + interval_seconds(spec.interval)
     if hi > tail:
-        ranges.append((max(lo, series.last_ts), hi))
+        ranges.append((max(lo, store.tail_start(series.id, OVERLAP_BARS)), hi))
     merged: list[tuple[int, int]] = []
     for a, b in sorted(ranges):
         if merged and a <= merged[-1][1]:

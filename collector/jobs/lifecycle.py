@@ -9,14 +9,19 @@ silent) can never overwrite the new owner's work, and a cancel is never overwrit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import case, func, update
 from sqlalchemy.orm import Session
 
-from collector.store import Database, Job, JobStatus, UpsertCounts, upsert_bars
+from collector.corporate import LedgerEntry
+from collector.quality import Rules
+from collector.sources.base import Fetched
+from collector.store import Database, Job, JobStatus, UpsertCounts, chunks, ledger
+from collector.store.chunks import SeriesKey, Written, write_chunk
 from collector.store.models import ACTIVE_STATUSES
 from collector.timespec import utcnow
 
@@ -32,12 +37,24 @@ class LostJob(Exception):
 class ChunkSaved:
     counts: UpsertCounts
     cancel_requested: bool
+    suspect: int = 0  # bars of the chunk a quality check flagged
 
 
 @dataclass(frozen=True)
 class Ended:
     status: JobStatus  # what the row says now: a cancel that came during the last chunk wins
     counts: UpsertCounts  # bars of the last chunk written in the same transaction
+    suspect: int = 0
+
+
+@dataclass(frozen=True)
+class Writing:
+    """How a collector writes a job's chunks: the quality rules, and what to keep in the
+    checkpoint besides the next chunk (the series as it was before the job wrote to it)."""
+
+    rules: Rules = Rules()
+    keep: dict[str, Any] = field(default_factory=dict)
+    recollecting: bool = False  # the job re-collects a series marked revised: completing clears the mark
 
 
 # --- a collector takes, runs and ends a job -------------------------------------------------
@@ -69,32 +86,73 @@ def set_total(db: Database, job_id: int, collector: str, total: int) -> None:
         session.execute(_owned(job_id, collector).values(progress_total=total))
 
 
-def save_chunk(db: Database, job: Job, collector: str, frame: pd.DataFrame, next_chunk: int) -> ChunkSaved:
-    """Upsert the bars and move the checkpoint in one transaction, so a resumed job neither
-    loses nor double-counts a chunk. Raises LostJob when the job is not ours."""
+def save_chunk(db: Database, job: Job, collector: str, fetched: Fetched | pd.DataFrame, next_chunk: int,
+               writing: Writing = Writing()) -> ChunkSaved:
+    """Write the chunk (bars, flags, reported actions) and move the checkpoint in one
+    transaction, so a resumed job neither loses nor double-counts a chunk. Raises LostJob
+    when the job is not ours."""
     with db.write() as session:
-        counts = _write_chunk(session, job, frame)
-        row = session.execute(_owned(job.id, collector).values(**_checkpoint(counts, next_chunk))
+        written = _write_chunk(session, job, fetched, writing)
+        row = session.execute(_owned(job.id, collector).values(**_checkpoint(written, next_chunk, writing))
                               .returning(Job.cancel_requested)
                               .execution_options(synchronize_session=False)).first()
         if row is None:
             session.rollback()
             raise LostJob(job.id)
-    return ChunkSaved(counts, bool(row[0]))
+    return ChunkSaved(written.counts, bool(row[0]), written.suspect)
+
+
+def save_rewrite(db: Database, job: Job, collector: str, fetched: Fetched | pd.DataFrame,
+                 writing: Writing = Writing()) -> Written:
+    """Write bars the job fetched again (earlier bars brought to a new basis) without moving
+    its checkpoint or counts. Raises LostJob when the job is not ours."""
+    with db.write() as session:
+        written = _write_chunk(session, job, fetched, writing)
+        if not session.execute(_owned(job.id, collector).values(collector=collector)).rowcount:
+            session.rollback()
+            raise LostJob(job.id)
+    return written
+
+
+def bring_in_line(db: Database, job: Job, collector: str, series_id: int, entry: LedgerEntry, *, method: str,
+                  bars: int, kept: int = 0, rescale: tuple[int, int] | None = None,
+                  recheck: tuple[int, int] | None = None, writing: Writing = Writing()) -> int:
+    """Record that the series is in line with a ledger entry; with `rescale` (a range of
+    earlier bars), divide them by the split's ratio in the same transaction, so a resumed job
+    never does it twice; with `recheck`, check the bars of that range (and just after it)
+    again, their prices having changed. Returns the bars rescaled. Raises LostJob when the
+    job is not ours."""
+    with db.write() as session:
+        rescaled = ledger.rescale(session, series_id, rescale[0], rescale[1], entry.value) if rescale else 0
+        if recheck is not None:
+            key = SeriesKey(job.source, job.symbol, job.interval, job.kind)
+            chunks.recheck(session, series_id, key, recheck[0], recheck[1], writing.rules)
+        ledger.mark_applied(session, series_id, entry, job.id, method, bars + rescaled, kept)
+        if not session.execute(_owned(job.id, collector).values(collector=collector)).rowcount:
+            session.rollback()
+            raise LostJob(job.id)
+    return rescaled
+
+
+def mark_revised(db: Database, job: Job, series_id: int, bars: int, first_ts: int) -> None:
+    """The overlap check found the source's history changed under the series."""
+    with db.write() as session:
+        ledger.mark_revised(session, series_id, job.id, bars, first_ts)
 
 
 def end(db: Database, job: Job, collector: str, status: JobStatus, error: str | None = None, *,
-        last_chunk: tuple[pd.DataFrame, int] | None = None) -> Ended:
+        last_chunk: tuple[Fetched | pd.DataFrame, int] | None = None, writing: Writing = Writing()) -> Ended:
     """RUNNING -> COMPLETED / FAILED / CANCELLED. With `last_chunk` (its bars and the chunk
     count) the bars are written in the same transaction, and a cancel that arrived while
-    they were fetched turns COMPLETED into CANCELLED. Raises LostJob when the job is not ours."""
+    they were fetched turns COMPLETED into CANCELLED. A completed re-collect job clears its
+    series' "revised" mark. Raises LostJob when the job is not ours."""
     with db.write() as session:
-        counts = UpsertCounts()
+        written = Written(UpsertCounts())
         values: dict = dict(finished_at=utcnow(), error=error, status=status)
         if last_chunk is not None:
-            frame, next_chunk = last_chunk
-            counts = _write_chunk(session, job, frame)
-            values.update(_checkpoint(counts, next_chunk))
+            fetched, next_chunk = last_chunk
+            written = _write_chunk(session, job, fetched, writing)
+            values.update(_checkpoint(written, next_chunk, writing))
             if status == JobStatus.COMPLETED:
                 values["status"] = case((Job.cancel_requested, JobStatus.CANCELLED), else_=JobStatus.COMPLETED)
                 values["error"] = case((Job.cancel_requested, CANCELLED_ON_REQUEST), else_=None)
@@ -103,7 +161,9 @@ def end(db: Database, job: Job, collector: str, status: JobStatus, error: str | 
         if row is None:
             session.rollback()
             raise LostJob(job.id)
-    return Ended(JobStatus(row[0]), counts)
+        if row[0] == JobStatus.COMPLETED and writing.recollecting:
+            ledger.clear_revised(session, job.id)
+    return Ended(JobStatus(row[0]), written.counts, written.suspect)
 
 
 def hand_back(db: Database, job_id: int, collector: str) -> bool:
@@ -190,15 +250,17 @@ def unpublish_older_than(db: Database, cutoff: datetime) -> None:
                         .values(published_at=None))
 
 
-def _write_chunk(session: Session, job: Job, frame: pd.DataFrame) -> UpsertCounts:
-    return upsert_bars(session, source=job.source, symbol=job.symbol, interval=job.interval,
-                       kind=job.kind, frame=frame)
+def _write_chunk(session: Session, job: Job, fetched: Fetched | pd.DataFrame, writing: Writing) -> Written:
+    key = SeriesKey(job.source, job.symbol, job.interval, job.kind)
+    return write_chunk(session, key, Fetched.of(fetched), job.id, writing.rules)
 
 
-def _checkpoint(counts: UpsertCounts, next_chunk: int) -> dict:
-    return dict(progress_done=next_chunk, checkpoint={"next_chunk": next_chunk},
+def _checkpoint(written: Written, next_chunk: int, writing: Writing) -> dict:
+    counts = written.counts
+    return dict(progress_done=next_chunk, checkpoint={**writing.keep, "next_chunk": next_chunk},
                 rows_new=Job.rows_new + counts.new, rows_updated=Job.rows_updated + counts.updated,
-                rows_unchanged=Job.rows_unchanged + counts.unchanged)
+                rows_unchanged=Job.rows_unchanged + counts.unchanged,
+                suspect_bars=Job.suspect_bars + written.suspect)
 
 
 def _owned(job_id: int, collector: str):

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from collector.queue import Queue, Registry
 from collector.settings import Settings
 from collector.sources import SourceSet
-from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Series, SeriesStore
+from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Series, SeriesStore, ledger
 from collector.timespec import utcnow
 
 from . import incremental, lifecycle
@@ -228,6 +228,13 @@ class JobManager(JobQueries):
         spec = incremental.update_spec(self.series, series, self.sources.get)
         self._check_room(1)
         return self.create(spec)
+
+    def recollect_series(self, series: Series) -> Submitted:
+        """The whole series again; when that job completes, a "revised" mark on it is cleared."""
+        submitted = self.create(incremental.recollect_spec(self.series, series, self.sources.get))
+        with self.db.write() as session:
+            ledger.set_recollect(session, series.id, submitted.job.id)
+        return submitted
 
     def fill_series(self, series: Series) -> tuple[list[Submitted], dict[str, str]]:
         """Jobs that fill the series' gaps, and why the source refuses the others."""

@@ -2,15 +2,19 @@
 
 A source validates a request (at submit time, so people get the message before anything
 is queued), plans it as chunks that respect its limits, and fetches one chunk as a
-DataFrame of UTC bars. Errors are either permanent (the job fails with the message) or
+DataFrame of UTC bars — or as a `Fetched`, the bars plus the splits and dividends the
+source reported with them. Errors are either permanent (the job fails with the message) or
 transient (the worker retries with backoff).
+
+Sources that report corporate actions (Yahoo) also answer `actions(symbol, start, end,
+report_wait)` on its own, for a job whose range does not reach the present.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Protocol, runtime_checkable
 
 import pandas as pd
@@ -73,6 +77,34 @@ class Chunk:
     end: datetime
 
 
+@dataclass(frozen=True)
+class Action:
+    """A split or a dividend as the source reported it.
+
+    `value` is new shares per old share for a split (4.0 for 4:1, 0.5 for a 1:2 reverse
+    split) and the amount per share for a dividend. `starts_at` is midnight of `ex_date` in
+    the exchange's zone (epoch seconds): bars before it are the "earlier" bars.
+    """
+
+    kind: str  # "split" or "dividend"
+    ex_date: date
+    value: float
+    starts_at: int
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One chunk as a source answered it: the bars, and the actions it reported."""
+
+    bars: pd.DataFrame
+    actions: tuple[Action, ...] = ()
+
+    @classmethod
+    def of(cls, result: "pd.DataFrame | Fetched") -> "Fetched":
+        """Sources that report no actions may return the bare frame."""
+        return result if isinstance(result, Fetched) else cls(result)
+
+
 # Called by a source while it waits (pacing, backoff) so progress never looks stuck. The
 # worker passes an object that can also `sleep(seconds)`: a sleep that raises Interrupted
 # as soon as the job is cancelled, which sources use for every wait (see `sleeper`).
@@ -106,8 +138,9 @@ class Source(Protocol):
     def plan(self, request: Request) -> list[Chunk]:
         """The chunks, in the order they will be fetched."""
 
-    def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
-        """Bars of one chunk (see BAR_COLUMNS); an empty frame when there was no trading."""
+    def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> "pd.DataFrame | Fetched":
+        """Bars of one chunk (see BAR_COLUMNS); an empty frame when there was no trading.
+        A source that learns of splits and dividends returns them with the bars (Fetched)."""
 
     def close(self) -> None:
         """Release connections; the source may be used again afterwards."""

@@ -5,6 +5,7 @@ once without "database is locked"; PostgreSQL needs none of that."""
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -116,6 +117,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def driver_sql(sql: str, dialect: str) -> str:
+    """SQL written with :name parameters, in the style the database driver takes."""
+    return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
 
 
 def is_outage(exc: BaseException) -> bool:

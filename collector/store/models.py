@@ -8,7 +8,7 @@ keeps the table small and the bulk upsert fast on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -16,11 +16,13 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -106,6 +108,7 @@ class Job(Base):
     rows_new: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_updated: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_unchanged: Mapped[int] = mapped_column(BigInteger, default=0)
+    suspect_bars: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # flagged by quality checks
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     collector: Mapped[str | None] = mapped_column(String(128))
@@ -174,6 +177,13 @@ class Series(Base):
     gap_method: Mapped[str | None] = mapped_column(String(8))
     gap_count: Mapped[int | None] = mapped_column(BigInteger)
     gap_missing: Mapped[int | None] = mapped_column(BigInteger)
+    # "The source revised its history": the overlap check of an incremental job found stored
+    # bars that differ from what the source now sends. Cleared when `recollect_job_id` completes.
+    revised_at: Mapped[datetime | None]
+    revised_job_id: Mapped[int | None]
+    revised_bars: Mapped[int | None]
+    revised_from_ts: Mapped[int | None] = mapped_column(BigInteger)
+    recollect_job_id: Mapped[int | None]
 
     __table_args__ = (UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),)
 
@@ -190,65 +200,46 @@ class Bar(Base):
     volume: Mapped[float] = mapped_column(Float)
     wap: Mapped[float | None] = mapped_column(Float)
     trades: Mapped[int | None] = mapped_column(BigInteger)
+    # Quality checks that found the bar suspect, one bit each (collector.quality); 0 = clean.
+    flags: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     # Clustered on the key in SQLite: the upsert's lookups and range reads hit one b-tree.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # The partial index holds only suspect bars, so finding them costs nothing for clean series.
+    __table_args__ = (
+        Index("ix_bars_flagged", "series_id", "ts", sqlite_where=text("flags != 0"),
+              postgresql_where=text("flags != 0")),
+        {"sqlite_with_rowid": False},
+    )
 
 
-class Watchlist(Base):
-    """Series to keep current: symbols of one source and interval, and when to update them."""
+class CorporateAction(Base):
+    """The ledger: a split or dividend of one symbol as one source reported it."""
 
-    __tablename__ = "watchlists"
+    __tablename__ = "corporate_actions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
-    symbols: Mapped[list[str]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16))
-    interval: Mapped[str] = mapped_column(String(8))
-    kind: Mapped[str] = mapped_column(String(32))
-    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    period: Mapped[str | None] = mapped_column(String(8))  # how far back the first run goes, or:
-    start: Mapped[datetime | None]
-    schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)  # timing.Schedule's fields
-    paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    schedule_since: Mapped[datetime]  # slots before this never run (created, edited, resumed)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-    deleted_at: Mapped[datetime | None]  # kept for the history of its runs and jobs
+    symbol: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(12))  # "split" or "dividend"
+    ex_date: Mapped[date] = mapped_column(Date)
+    # Exchange-local midnight of ex_date (epoch s): intraday bars before it are "earlier".
+    starts_at: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float] = mapped_column(Float)  # split: new shares per old (4.0 = 4:1); dividend: amount
+    first_seen_at: Mapped[datetime]
+    first_seen_job_id: Mapped[int | None]
 
-    __table_args__ = (
-        Index("uq_watchlists_name", "name", unique=True, sqlite_where=text("deleted_at IS NULL"),
-              postgresql_where=text("deleted_at IS NULL")),
-    )
+    __table_args__ = (UniqueConstraint("source", "symbol", "kind", "ex_date", name="uq_corporate_action"),)
 
 
-class RunStatus(StrEnum):
-    WAITING = "WAITING"  # its slot came while the previous run was still going
-    SKIPPED = "SKIPPED"  # another slot came while it waited, or its watchlist was paused or deleted
-    STARTED = "STARTED"  # jobs submitted; how they fare is read from the jobs
+class SeriesAction(Base):
+    """A ledger entry a series has been brought in line with (or had no earlier bars for)."""
 
+    __tablename__ = "series_actions"
 
-class WatchlistRun(Base):
-    """One run of a watchlist. The unique (watchlist, slot) row is what makes every
-    scheduled slot run once, whatever the number of collectors and whatever Redis loses."""
-
-    __tablename__ = "watchlist_runs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlists.id", ondelete="CASCADE"))
-    number: Mapped[int] = mapped_column(Integer)  # run #12 of this watchlist
-    slot: Mapped[datetime]  # the scheduled time; for Run now, the time it was asked
-    trigger: Mapped[str] = mapped_column(String(12))  # schedule | manual
-    late: Mapped[bool] = mapped_column(Boolean, default=False)  # a catch-up after missed slots
-    status: Mapped[str] = mapped_column(String(12))
-    total: Mapped[int] = mapped_column(Integer, default=0)  # symbols
-    note: Mapped[str | None] = mapped_column(Text)
-    problems: Mapped[dict[str, Any]] = mapped_column(default=dict)  # symbol -> why no job
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime]
-    started_at: Mapped[datetime | None]
-
-    __table_args__ = (
-        UniqueConstraint("watchlist_id", "slot", name="uq_watchlist_runs_slot"),
-        Index("ix_watchlist_runs_watchlist_number", "watchlist_id", "number"),
-    )
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("corporate_actions.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[int | None]
+    method: Mapped[str] = mapped_column(String(12))  # "refetch", "ratio", "both" or "none"
+    bars: Mapped[int] = mapped_column(BigInteger, default=0)  # earlier bars whose values changed
+    kept: Mapped[int] = mapped_column(BigInteger, default=0)  # earlier bars nobody could bring in line
+    at: Mapped[datetime]

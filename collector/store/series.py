@@ -7,7 +7,6 @@ as in the `bars` table, except where a datetime is the natural answer (jobs, lis
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
@@ -18,9 +17,10 @@ from sqlalchemy import asc, delete, desc, func, select, update
 from collector.parse import upper_ascii
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
-from .db import Database
+from . import findings, ledger
+from .db import Database, driver_sql
 from .gaps import GapReport, find_gaps, unit_for
-from .models import ACTIVE_STATUSES, Bar, Job, Series
+from .models import ACTIVE_STATUSES, Bar, Job, Series, SeriesAction
 from .paging import Page
 
 BAR_COLUMNS = ("ts", *VALUE_COLUMNS)  # as read back: the bar time, then its values
@@ -90,6 +90,12 @@ class SeriesStore:
             hi = session.scalar(select(Bar.ts).where(*where).order_by(Bar.ts.desc()).limit(1))
         return lo, hi
 
+    def tail_start(self, sid: int, bars: int) -> int | None:
+        """Time of the `bars`-th newest bar (the oldest bar when there are fewer)."""
+        with self.db.read() as session:
+            stamps = session.scalars(select(Bar.ts).where(Bar.series_id == sid).order_by(Bar.ts.desc()).limit(bars)).all()
+        return stamps[-1] if stamps else None
+
     def page(self, sid: int, page: int, per_page: int) -> Page[tuple]:
         """The latest bars as tuples of BAR_COLUMNS, newest first, one page of them."""
         columns = [getattr(Bar, name) for name in BAR_COLUMNS]
@@ -131,11 +137,14 @@ class SeriesStore:
                 return
             lo = rows[-1][0] + 1
 
-    def times(self, sid: int) -> np.ndarray:
-        """Every bar time of the series, sorted (int64 epoch seconds)."""
+    def times(self, sid: int, start: int | None = None, end: int | None = None) -> np.ndarray:
+        """Bar times of the series (start <= ts < end, either optional), sorted (int64 epoch seconds)."""
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
         with self.db.read() as session:
             rows = session.connection().exec_driver_sql(
-                _param("SELECT ts FROM bars WHERE series_id = :sid ORDER BY ts", self.db), {"sid": sid}).fetchall()
+                _param("SELECT ts FROM bars WHERE series_id = :sid AND ts >= :lo AND ts < :hi ORDER BY ts", self.db),
+                {"sid": sid, "lo": lo, "hi": hi}).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def buckets(self, sid: int, start: int, end: int, n: int) -> Buckets:
@@ -202,8 +211,26 @@ class SeriesStore:
                 session.expunge_all()  # the rollback would expire them
                 raise SeriesBusy(busy)
             removed = session.execute(delete(Bar).where(Bar.series_id == series.id)).rowcount or 0
+            session.execute(delete(SeriesAction).where(SeriesAction.series_id == series.id))
             session.execute(delete(Series).where(Series.id == series.id))
         return removed
+
+    def quality(self, series: Series) -> findings.QualityReport:
+        """What the quality checks found in the series (exact counts, capped times)."""
+        return findings.report(self.db, series.id)
+
+    def suspect_counts(self) -> dict[int, int]:
+        """Suspect bars per series id, for the list."""
+        return findings.suspect_counts(self.db)
+
+    def suspect_marks(self, sid: int, start: int, end: int) -> list[tuple[int, int]]:
+        """(time, flags) of the suspect bars in a range, for the chart."""
+        return findings.marks(self.db, sid, start, end)
+
+    def actions(self, series: Series) -> list[ledger.ActionView]:
+        """The splits and dividends in the ledger for the series' symbol, newest first."""
+        with self.db.read() as session:
+            return ledger.views(session, series)
 
     def gaps(self, series: Series) -> GapReport:
         """The gap report of a series, cached until the series changes (a write moves its
@@ -256,7 +283,4 @@ def _range(start: int | None, end: int | None) -> list:
     return conditions
 
 def _param(sql: str, db: Database) -> str:
-    """Driver-level SQL with :name parameters for either driver."""
-    if db.dialect == "postgresql":
-        return re.sub(r":(\w+)", r"%(\1)s", sql)
-    return sql
+    return driver_sql(sql, db.dialect)

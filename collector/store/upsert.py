@@ -87,9 +87,11 @@ def frame_to_rows(frame: pd.DataFrame, sid: int) -> list[tuple]:
 
 
 def upsert_bars(session: Session, *, source: str, symbol: str, interval: str, kind: str,
-                frame: pd.DataFrame) -> UpsertCounts:
-    """Insert or update the bars of `frame` (UTC index "ts", columns VALUE_COLUMNS)."""
-    sid = series_id(session, source, symbol, interval, kind)
+                frame: pd.DataFrame, sid: int | None = None) -> UpsertCounts:
+    """Insert or update the bars of `frame` (UTC index "ts", columns VALUE_COLUMNS); `sid`
+    when the caller already has the series' id."""
+    if sid is None:
+        sid = series_id(session, source, symbol, interval, kind)
     rows = frame_to_rows(frame, sid)
     if not rows:
         return UpsertCounts()

@@ -22,12 +22,14 @@ class Progress:
         self.queue, self.job_id, self.source, self.collector = queue, job.id, job.source, collector
         self.done, self.total = job.progress_done, job.progress_total
         self.rows_new, self.rows_updated, self.rows_unchanged = job.rows_new, job.rows_updated, job.rows_unchanged
+        self.suspect = job.suspect_bars or 0
         self._last_wait = 0.0
 
-    def add(self, counts: UpsertCounts) -> None:
+    def add(self, counts: UpsertCounts, suspect: int = 0) -> None:
         self.rows_new += counts.new
         self.rows_updated += counts.updated
         self.rows_unchanged += counts.unchanged
+        self.suspect += suspect
 
     @property
     def counts(self) -> Counts:

@@ -13,13 +13,16 @@ import time
 import redis
 from sqlalchemy.exc import DBAPIError
 
+from collector import notes
 from collector.jobs import JobManager, lifecycle
+from collector.quality import Rules
 from collector.queue import Entry
 from collector.settings import Settings
 from collector.sources import Interrupted, PermanentError, Source, TransientError, Unreachable
-from collector.sources.base import Chunk, Request
+from collector.sources.base import Chunk, Fetched, Request
 from collector.store import Job, JobStatus, is_outage, retry_db
 
+from .keeper import SeriesKeeper
 from .progress import JobWaits, Progress, backoff
 from .state import WorkerState
 
@@ -93,21 +96,39 @@ class JobRunner:
             retry_db(lambda: lifecycle.set_total(self.db, job.id, self.state.name, len(plan)))
         progress.total, progress.done = len(plan), first
         self._announce(job, progress, first, resumed_from)
+        keeper = self._keeper(job, source, progress)
+        writing = retry_db(keeper.start)
         for index in range(first, len(plan)):
             if self.state.stopping:
                 raise Stopping()
-            frame = self._fetch(source, request, plan[index], progress, job.id)
-            if index + 1 == len(plan):
-                self.end(entry, job, JobStatus.COMPLETED, None, progress, last_chunk=(frame, index + 1))
+            fetched = self._fetch(source, request, plan[index], progress, job.id)
+            if index == 0:
+                retry_db(lambda: keeper.check_overlap(fetched))
+            if index + 1 == len(plan) and not keeper.writes_apart(fetched):
+                self.end(entry, job, JobStatus.COMPLETED, None, progress, last_chunk=(fetched, index + 1), writing=writing)
                 return
-            saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.state.name, frame, index + 1))
-            progress.add(saved.counts)
+            saved = retry_db(lambda: lifecycle.save_chunk(self.db, job, self.state.name, fetched, index + 1, writing))
+            progress.add(saved.counts, saved.suspect)
             progress.done = index + 1
-            progress.event(_chunk_message(progress, saved.counts), bars_written=saved.counts.written)
+            progress.event(_chunk_message(progress, saved.counts, saved.suspect), bars_written=saved.counts.written)
+            retry_db(keeper.bring_in_line)
             if saved.cancel_requested:
                 self.end(entry, job, JobStatus.CANCELLED, lifecycle.CANCELLED_ON_REQUEST, progress)
                 return
-        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # a plan of no chunks
+        self.end(entry, job, JobStatus.COMPLETED, None, progress)  # no chunk left to write at the end
+
+    def _keeper(self, job: Job, source: Source, progress: Progress) -> SeriesKeeper:
+        """What keeps the series whole while this job writes it (splits, the overlap check)."""
+        settings = self.settings
+
+        def recollect(series) -> int:
+            return self.jobs.recollect_series(series).job.id
+
+        return SeriesKeeper(self.db, job, source, progress, self.state.name,
+                            fetch=lambda request, chunk: self._fetch(source, request, chunk, progress, job.id),
+                            retry=lambda call: self._retrying(call, progress, job.id),
+                            recollect=recollect if settings.recollect_revised else None,
+                            rules=Rules(settings.quality_spike_sigmas, settings.quality_run_bars))
 
     def _announce(self, job: Job, progress: Progress, first: int, resumed_from: str | None) -> None:
         name, total = self.state.name, progress.total
@@ -119,12 +140,16 @@ class JobRunner:
         log.info("job %s %s %s %s: %s at chunk %d of %d", job.id, job.symbol, job.source, job.interval,
                  "resuming" if first or resumed_from else "starting", first + 1, total)
 
-    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress, job_id: int):
+    def _fetch(self, source: Source, request: Request, chunk: Chunk, progress: Progress, job_id: int) -> Fetched:
+        return Fetched.of(self._retrying(lambda waits: source.fetch(request, chunk, waits), progress, job_id))
+
+    def _retrying(self, call, progress: Progress, job_id: int):
+        """call(waits), retrying transient source errors with backoff (and saying so)."""
         waits = JobWaits(progress, lambda seconds: self.sleep(seconds, job_id))
         attempt = 0
         while True:
             try:
-                return source.fetch(request, chunk, waits)
+                return call(waits)
             except TransientError as exc:
                 attempt += 1
                 limit = self.settings.max_retries if exc.retries is None else min(exc.retries, self.settings.max_retries)
@@ -167,20 +192,22 @@ class JobRunner:
         self.end(entry, job, JobStatus.FAILED, f"Internal error ({type(exc).__name__}: {exc}).", progress)
 
     def end(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress, *,
-            last_chunk: tuple | None = None) -> None:
+            last_chunk: tuple | None = None, writing: lifecycle.Writing | None = None) -> None:
         """The one place a job ends: the final row (with the last chunk's bars, when given, in
         the same transaction), then its events and the ack in one round trip."""
-        ended = retry_db(lambda: lifecycle.end(self.db, job, self.state.name, status, error, last_chunk=last_chunk))
+        ended = retry_db(lambda: lifecycle.end(self.db, job, self.state.name, status, error, last_chunk=last_chunk,
+                                               writing=writing or lifecycle.Writing()))
         self.state.count(OUTCOME[ended.status])
         self.state.entry_done()  # the row is final: stop refreshing the claim before it is acked
         pipe = self.queue.redis.pipeline(transaction=False)
         if last_chunk is not None:
-            progress.add(ended.counts)
+            progress.add(ended.counts, ended.suspect)
             progress.done = last_chunk[1]
-            progress.event(_chunk_message(progress, ended.counts), bars_written=ended.counts.written, pipe=pipe)
+            progress.event(_chunk_message(progress, ended.counts, ended.suspect), bars_written=ended.counts.written,
+                           pipe=pipe)
         if ended.status == JobStatus.COMPLETED:
             message = (f"Completed: {progress.rows_new:,} new, {progress.rows_updated:,} updated, "
-                       f"{progress.rows_unchanged:,} unchanged bars.")
+                       f"{progress.rows_unchanged:,} unchanged bars{_suspect(progress.suspect)}.")
         else:
             message = error or lifecycle.CANCELLED_ON_REQUEST
         progress.event(message, state=ended.status, pipe=pipe)
@@ -232,6 +259,10 @@ def _gave_up(exc: TransientError, retries: int) -> str:
     return f"Gave up after {retries} retr{'y' if retries == 1 else 'ies'}: {exc}"
 
 
-def _chunk_message(progress: Progress, counts) -> str:
+def _chunk_message(progress: Progress, counts, suspect: int) -> str:
     return (f"Chunk {progress.done} of {progress.total}: {counts.new:,} new, "
-            f"{counts.updated:,} updated, {counts.unchanged:,} unchanged.")
+            f"{counts.updated:,} updated, {counts.unchanged:,} unchanged{_suspect(suspect)}.")
+
+
+def _suspect(count: int) -> str:
+    return f"; {notes.suspect_text(count)}" if count else ""

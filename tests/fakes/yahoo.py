@@ -7,108 +7,40 @@ Point yfinance at it through `MDC_YAHOO_BASE_URL` (settings.yahoo_base_url):
     fake.expected_bars("MSFT", "1d", start, end)   # what the source should return
     fake.stop()
 
-Data is a pure function of (ticker, interval, bar timestamp): the same question always
-gets the same bars. The market trades on weekdays except HOLIDAYS, regular session
-09:30-16:00 America/New_York. Like Yahoo it refuses 1m spans over 8 days and intraday
-ranges older than its lookback, answers 404 for unknown symbols, and can be told to
-answer 429 (`fail_next`) or to be slow (`stall_next`). Every request is recorded in `requests`.
+Data is a pure function of (ticker, interval, bar timestamp) and the fake's clock: the
+same question always gets the same bars. The market trades on the New York Stock Exchange's
+sessions (holidays, and half days closing at 13:00, from mdc's calendar). Like Yahoo it
+refuses 1m spans over 8 days and intraday ranges older than its lookback, answers 404 for
+unknown symbols, and can be told to answer 429 (`fail_next`) or to be slow (`stall_next`).
+Every request is recorded in `requests`.
+
+Corporate actions, like Yahoo's: `add_split(ticker, day, 4)` and `add_dividend(ticker, day,
+amount)` (every ticker pays a 3% dividend on 2026-06-15 unless told otherwise). Prices are
+split-adjusted and adjusted closes dividend-adjusted *as of the fake's clock* (`now`, real
+time unless set), and the chart answers carry the events up to it, so a test can collect,
+move the clock past a split and collect again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-UTC = timezone.utc
-NEW_YORK = ZoneInfo("America/New_York")
-OPEN_MINUTES, CLOSE_MINUTES = 9 * 60 + 30, 16 * 60  # regular session, local time
-HOLIDAYS = frozenset(date.fromisoformat(d) for d in (
-    "2025-01-01", "2025-07-04", "2025-11-27", "2025-12-25",
-    "2026-01-01", "2026-07-03", "2026-11-26", "2026-12-25",
-))
-DEFAULT_TICKERS = ("MSFT", "AAPL", "SPY", "^GSPC", "EURUSD=X", "ES=F", "BRK-B")
-CRUMB = "fakecrumb123"
+from .yahoo_market import DAILY, INTRADAY_MINUTES, NEW_YORK, Market, bar_starts, is_trading_day, local_days, session_of
 
-INTRADAY_MINUTES = {"1m": 1, "2m": 2, "5m": 5, "15m": 15, "30m": 30, "60m": 60, "1h": 60, "90m": 90}
-DAILY = ("1d", "5d", "1wk", "1mo", "3mo")
+UTC = timezone.utc
+DEFAULT_TICKERS = ("MSFT", "AAPL", "SPY", "^GSPC", "EURUSD=X", "ES=F", "BRK-B", "NVDA", "TSLA")
+CRUMB = "fakecrumb123"
 # Yahoo's own limits: (how far back in days, longest span per request in days).
 LIMITS = {"1m": (30, 8), "2m": (60, 60), "5m": (60, 60), "15m": (60, 60), "30m": (60, 60),
           "90m": (60, 60), "60m": (730, 730), "1h": (730, 730)}
-
-
-def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in HOLIDAYS
-
-
-def _days(start: datetime, end: datetime):
-    """Local calendar days that may hold bars starting in [start, end)."""
-    day = start.astimezone(NEW_YORK).date() - timedelta(days=1)
-    last = end.astimezone(NEW_YORK).date()
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
-
-
-def _local(day: date, minutes: int) -> datetime:
-    return datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=NEW_YORK)
-
-
-def _period_start(day: date, interval: str) -> date:
-    """First calendar day of the multi-day bar that `day` falls in."""
-    if interval == "1d":
-        return day
-    if interval == "5d":  # blocks of 5 calendar days counted from Monday 1970-01-05
-        return day - timedelta(days=(day - date(1970, 1, 5)).days % 5)
-    if interval == "1wk":
-        return day - timedelta(days=day.weekday())
-    if interval == "1mo":
-        return day.replace(day=1)
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)  # 3mo: quarters
-
-
-def bar_starts(interval: str, start: datetime, end: datetime) -> list[int]:
-    """Epoch seconds of the bars Yahoo would send for [start, end), as Yahoo stamps them.
-
-    Intraday bars start at their real time; daily and longer bars are stamped at 09:30
-    New York time of the first day of their period (yfinance keeps only the date).
-    """
-    lo, hi = start.timestamp(), end.timestamp()
-    stamps: set[int] = set()
-    for day in _days(start, end):
-        if not is_trading_day(day):
-            continue
-        if interval in INTRADAY_MINUTES:
-            step = INTRADAY_MINUTES[interval]
-            for minute in range(OPEN_MINUTES, CLOSE_MINUTES, step):
-                stamps.add(int(_local(day, minute).timestamp()))
-        else:
-            stamps.add(int(_local(_period_start(day, interval), OPEN_MINUTES).timestamp()))
-    return sorted(t for t in stamps if lo <= t < hi)
-
-
-def bar_values(ticker: str, interval: str, ts: int) -> dict[str, float]:
-    """Prices of one bar: open, high, low, close, volume, adjclose (2-4 decimals, exact in JSON)."""
-    digest = hashlib.blake2b(f"{ticker}|{interval}|{ts}".encode(), digest_size=16).digest()
-    u = [int.from_bytes(digest[i:i + 4], "big") / 2**32 for i in range(0, 16, 4)]
-    base = 20 + int.from_bytes(hashlib.blake2b(ticker.encode(), digest_size=2).digest(), "big") % 400
-    open_ = round(base * (1 + (u[0] - 0.5) * 0.04), 2)
-    close = round(base * (1 + (u[1] - 0.5) * 0.04), 2)
-    high = round(max(open_, close) * (1 + u[2] * 0.01), 2)
-    low = round(min(open_, close) * (1 - u[3] * 0.01), 2)
-    volume = 1000 + int(u[2] * 1_000_000)
-    # A "dividend" on 2026-06-15: older prices are adjusted down by 3%.
-    factor = 0.97 if ts < datetime(2026, 6, 15, tzinfo=UTC).timestamp() else 1.0
-    return {"open": open_, "high": high, "low": low, "close": close,
-            "volume": volume, "adjclose": round(close * factor, 4)}
 
 
 def _tz_meta(moment: datetime) -> tuple[str, int]:
@@ -121,6 +53,7 @@ class YahooFake:
     """A threaded HTTP server answering like Yahoo's chart API on 127.0.0.1."""
 
     tickers: tuple[str, ...] = DEFAULT_TICKERS
+    market: Market = field(default_factory=Market)
     requests: list[dict] = field(default_factory=list)
     _fail: list[int] = field(default_factory=list)  # statuses to answer to the next chart requests
     _stall: list[float] = field(default_factory=list)  # seconds to sit on the next chart requests
@@ -175,11 +108,28 @@ class YahooFake:
             self._stall.extend([seconds] * n)
 
     def reset(self) -> None:
-        """Forget recorded requests and pending failures or stalls."""
+        """Forget recorded requests, pending failures or stalls, added actions and the clock."""
         with self._lock:
             self.requests.clear()
             self._fail.clear()
             self._stall.clear()
+            self.market = Market()
+
+    @property
+    def now(self) -> datetime | None:
+        return self.market.now
+
+    @now.setter
+    def now(self, moment: datetime | None) -> None:
+        """Set the fake's clock (None: real time). Bars exist up to it, and history is
+        adjusted for the splits and dividends up to it."""
+        self.market.now = moment
+
+    def __getattr__(self, name: str):
+        """add_split, add_dividend, revise and serve_bad: the market's controls (yahoo_market)."""
+        if name in Market.CONTROLS:
+            return getattr(self.market, name)
+        raise AttributeError(name)
 
     def chart_requests(self, ticker: str | None = None, *, history_only: bool = True) -> list[dict]:
         """Recorded chart requests; history_only leaves out yfinance's timezone probe."""
@@ -197,7 +147,8 @@ class YahooFake:
 
     def expected_bars(self, ticker: str, interval: str, start: datetime, end: datetime,
                       adjusted: bool = False) -> pd.DataFrame:
-        """The bars a source should return for [start, end): UTC index "ts", BAR_COLUMNS.
+        """The bars a source should return for [start, end), as of the fake's clock: UTC
+        index "ts", BAR_COLUMNS.
 
         Uses the shared vocabulary (1h, 1w). Daily and longer bars sit at 00:00 UTC of
         their date; 30m is built from 15m like yfinance does.
@@ -213,8 +164,8 @@ class YahooFake:
         else:
             margin = timedelta(days=100) if yahoo in DAILY else timedelta(0)
             rows, index = [], []
-            for ts in bar_starts(yahoo, start - margin, end + margin):
-                v = bar_values(ticker, yahoo, ts)
+            for ts in self._stamps(yahoo, start - margin, end + margin):
+                v = self.market.values(ticker, yahoo, ts)
                 if adjusted:  # what yfinance's auto_adjust does
                     ratio = v["adjclose"] / v["close"]
                     v = dict(v, open=v["open"] * ratio, high=v["high"] * ratio,
@@ -232,6 +183,11 @@ class YahooFake:
         frame["trades"] = float("nan")
         frame = frame.astype("float64")
         return frame[(frame.index >= pd.Timestamp(start)) & (frame.index < pd.Timestamp(end))]
+
+    def _stamps(self, interval: str, start: datetime, end: datetime) -> list[int]:
+        """Bars of [start, end) that exist by the clock."""
+        clock = self.market.clock().timestamp()
+        return [ts for ts in bar_starts(interval, start, end) if ts < clock]
 
     # -- HTTP ----------------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -275,7 +231,7 @@ class YahooFake:
         interval = params.get("interval", "1d")
         if interval not in INTRADAY_MINUTES and interval not in DAILY:
             return 400, _error("Bad Request", f"Invalid input - interval={interval} is not supported.")
-        now = datetime.now(UTC)
+        now = self.market.clock()
         if "period1" in params:
             start = datetime.fromtimestamp(int(params["period1"]), UTC)
             end = datetime.fromtimestamp(int(params.get("period2", now.timestamp())), UTC)
@@ -303,21 +259,21 @@ class YahooFake:
                 "exchangeTimezoneName": "America/New_York", "timezone": tzname, "gmtoffset": offset,
                 "dataGranularity": interval,
                 "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"]}
-        stamps = bar_starts(interval, start, end)
+        stamps = self._stamps(interval, start, end)
         if interval in INTRADAY_MINUTES:
             periods = []
-            for day in _days(start, end):
-                if is_trading_day(day):
-                    open_, close = _local(day, OPEN_MINUTES), _local(day, CLOSE_MINUTES)
-                    name, off = _tz_meta(open_)
-                    periods.append([{"timezone": name, "gmtoffset": off,
-                                     "start": int(open_.timestamp()), "end": int(close.timestamp())}])
+            for day in local_days(start, end):
+                if (session := session_of(day)) is not None:
+                    name, off = _tz_meta(datetime.fromtimestamp(session[0], UTC))
+                    periods.append([{"timezone": name, "gmtoffset": off, "start": session[0], "end": session[1]}])
             meta["tradingPeriods"] = periods
         result: dict = {"meta": meta}
+        if events := self.market.events(ticker, start, end):
+            result["events"] = events
         if not stamps:  # Yahoo's answer for a range without trading
             result["indicators"] = {"quote": [{}], "adjclose": [{}]}
             return {"chart": {"result": [result], "error": None}}
-        values = [bar_values(ticker, interval, ts) for ts in stamps]
+        values = [self.market.values(ticker, interval, ts) for ts in stamps]
         quote = {k: [v[k] for v in values] for k in ("open", "high", "low", "close", "volume")}
         result["timestamp"] = stamps
         result["indicators"] = {"quote": [quote], "adjclose": [{"adjclose": [v["adjclose"] for v in values]}]}

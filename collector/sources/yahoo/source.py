@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
-import pandas as pd
 import yfinance as yf
 from curl_cffi.const import CurlECode
 from curl_cffi.requests import exceptions as http
@@ -25,8 +23,9 @@ from yfinance import exceptions as yfe
 from collector.parse import YES_NO_HELP, parse_bool
 from collector.settings import Settings
 from collector.sources.base import (
-    BAR_COLUMNS,
+    Action,
     Chunk,
+    Fetched,
     PermanentError,
     Request,
     SourceError,
@@ -37,6 +36,7 @@ from collector.sources.base import (
 )
 from collector.timespec import is_intraday, to_utc, utcnow
 
+from .answers import normalise, reported_actions
 from .limits import INTERVALS, LOOKBACK, YF_INTERVALS, Pacer, check_interval, check_lookback, check_symbol, chunk_span
 from .session import YahooSession, configure_yfinance, yfinance_call
 
@@ -104,7 +104,8 @@ class YahooSource:
         return _chunks(start, end, anchor, span)
 
     # -- run time ------------------------------------------------------------------------
-    def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
+    def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> Fetched:
+        """The chunk's bars, with the splits and dividends Yahoo reported for its range."""
         options, errors = self.normalize_options(request.options)
         if errors:
             raise PermanentError("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -112,24 +113,40 @@ class YahooSource:
             raise PermanentError(check_interval(request.interval) or request.interval)
         span = self._query_range(request.interval, chunk)
         if span is None:
-            return empty_bars()
+            return Fetched(empty_bars())
+        raw, actions = self._history(request.symbol, span, YF_INTERVALS[request.interval],
+                                     options["adjusted"], report_wait)
+        return Fetched(normalise(raw, request.interval, chunk), actions)
+
+    def actions(self, symbol: str, start: datetime, end: datetime, report_wait: WaitReporter) -> tuple[Action, ...]:
+        """The splits and dividends Yahoo knows between two times (one daily request)."""
+        span = (to_utc(start).date(), to_utc(end).date() + _DAY)
+        return self._history(symbol, span, "1d", False, report_wait)[1]
+
+    def _history(self, symbol: str, span, yf_interval: str, adjusted: bool, report_wait: WaitReporter):
+        """yfinance's frame and the actions it parsed from the same answer; None for no trading."""
         session = self._open_session()
         self.pacer.report_wait = report_wait  # also how the pacer sleeps (a cancel cuts it short)
         try:
             with yfinance_call(session):
-                raw = yf.Ticker(request.symbol, session=session).history(
-                    start=span[0], end=span[1], interval=YF_INTERVALS[request.interval],
-                    auto_adjust=options["adjusted"], actions=False, timeout=self.timeout)
+                ticker = yf.Ticker(symbol, session=session)
+                raw = ticker.history(start=span[0], end=span[1], interval=yf_interval,
+                                     auto_adjust=adjusted, actions=False, timeout=self.timeout)
+                return raw, reported_actions(ticker)
         except SourceError:
             raise
         except Exception as exc:  # yfinance, curl_cffi and JSON errors, sorted below
-            error = self._translate(exc, request.symbol)
+            error = self._translate(exc, symbol)
             if error is None:
-                return empty_bars()
+                return None, ()
             raise error from exc
         finally:
             self.pacer.report_wait = None
-        return normalise(raw, request.interval, chunk)
+
+    def earliest(self, interval: str) -> datetime:
+        """The oldest bar time Yahoo still serves for `interval` (a little inside its limit)."""
+        back = LOOKBACK.get(interval, timedelta(days=36500))
+        return _floor30(utcnow() - back + timedelta(minutes=1)) + timedelta(minutes=30)
 
     def close(self) -> None:
         if self._session is not None:
@@ -154,9 +171,7 @@ class YahooSource:
         start, end = to_utc(chunk.start), to_utc(chunk.end)
         if not is_intraday(interval):
             return start.date(), end.date() + _DAY
-        start, end = _floor30(start), _ceil30(end)
-        oldest = utcnow() - LOOKBACK.get(interval, timedelta(days=36500)) + timedelta(minutes=1)
-        start = max(start, _floor30(oldest) + timedelta(minutes=30))
+        start, end = max(_floor30(start), self.earliest(interval)), _ceil30(end)
         return (start, end) if start < end else None
 
     def _translate(self, exc: Exception, symbol: str) -> SourceError | None:
@@ -194,33 +209,6 @@ class YahooSource:
         if isinstance(exc, json.JSONDecodeError):
             return TransientError(f"{where} answered with something that is not chart data.")
         return TransientError(f"Reading Yahoo's answer for {symbol} failed ({type(exc).__name__}: {exc}).")
-
-
-def normalise(raw: pd.DataFrame | None, interval: str, chunk: Chunk) -> pd.DataFrame:
-    """yfinance's frame -> BAR_COLUMNS on a UTC "ts" index, only bars starting in the chunk.
-
-    Intraday bars keep their exact start in UTC. Daily and longer bars come at midnight
-    of the exchange's zone; they are stored at 00:00 UTC of that calendar date, so a bar's
-    timestamp never depends on the zone or daylight saving.
-    """
-    if raw is None or raw.empty:
-        return empty_bars()
-    index = pd.DatetimeIndex(raw.index)
-    if is_intraday(interval):
-        index = index.tz_convert("UTC")
-    else:
-        index = index.tz_localize(None).normalize().tz_localize("UTC")
-    frame = pd.DataFrame(index=pd.DatetimeIndex(index, name="ts").as_unit("ns"))
-    columns = {c.lower(): c for c in raw.columns}
-    for name in ("open", "high", "low", "close", "volume"):
-        frame[name] = pd.to_numeric(raw[columns[name]], errors="coerce").to_numpy(dtype="float64")
-    frame["wap"] = math.nan
-    frame["trades"] = math.nan
-    frame = frame.astype("float64")[list(BAR_COLUMNS)]
-    frame = frame[frame["close"].notna()]
-    frame = frame[~frame.index.duplicated(keep="last")].sort_index()
-    keep = (frame.index >= pd.Timestamp(to_utc(chunk.start))) & (frame.index < pd.Timestamp(to_utc(chunk.end)))
-    return frame[keep]
 
 
 def _chunks(start: datetime, end: datetime, anchor: datetime, span: timedelta) -> list[Chunk]:
