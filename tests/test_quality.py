@@ -161,7 +161,7 @@ def test_flags_are_stored_and_a_run_carries_across_chunks(db):
     assert found["frozen"].count == 12 and found["frozen"].times == [int(t.timestamp()) for t in run]
     assert found["ohlc"].times == [int(frame.index[100].timestamp())]
     expected = report.suspect  # the run, the bad high, and maybe the jump when the feed comes back
-    assert expected in (13, 14) and store.suspect_counts() == {series.id: expected}
+    assert expected in (13, 14) and store.suspect_counts([series.id]) == {series.id: expected}
     assert suspect == expected - 6  # each chunk counts its own bars: the second saw the run through its context
     with db.write() as session:  # the same bars again: nothing counted twice
         write_chunk(session, key, Fetched(frame), None, Rules())

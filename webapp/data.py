@@ -52,7 +52,7 @@ def index():
     found = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending,
                        page=page_arg(), per_page=SERIES_PER_PAGE)
     known = {s.id: store.known_gaps(s) for s in found.items}
-    suspect = store.suspect_counts()
+    suspect = store.suspect_counts([s.id for s in found.items])
     if wants_json():
         return {"page": found.page, "pages": found.pages, "total": found.total,
                 "series": [dict(series_dict(s, suspect.get(s.id, 0)),

@@ -52,11 +52,16 @@ def report(db: Database, sid: int, shown: int = TIMES_SHOWN) -> QualityReport:
     return QualityReport(sum(n for _, n in groups), findings)
 
 
-def suspect_counts(db: Database) -> dict[int, int]:
-    """Suspect bars per series id (series without any are left out)."""
+def suspect_counts(db: Database, series_ids: list[int]) -> dict[int, int]:
+    """Suspect bars of these series (those without any are left out). Read from the partial
+    index of flagged bars only, so the cost follows the suspect bars, not the stored ones."""
+    if not series_ids:
+        return {}
+    ids = ", ".join(str(int(sid)) for sid in series_ids)
     with db.read() as session:
         rows = session.connection().exec_driver_sql(
-            "SELECT series_id, count(*) FROM bars WHERE flags != 0 GROUP BY series_id").fetchall()
+            f"SELECT series_id, count(*) FROM bars WHERE flags != 0 AND series_id IN ({ids}) "
+            "GROUP BY series_id").fetchall()
     return {sid: n for sid, n in rows}
 
 

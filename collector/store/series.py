@@ -219,9 +219,9 @@ class SeriesStore:
         """What the quality checks found in the series (exact counts, capped times)."""
         return findings.report(self.db, series.id)
 
-    def suspect_counts(self) -> dict[int, int]:
-        """Suspect bars per series id, for the list."""
-        return findings.suspect_counts(self.db)
+    def suspect_counts(self, series_ids: list[int]) -> dict[int, int]:
+        """Suspect bars per series id, for a page of the list."""
+        return findings.suspect_counts(self.db, series_ids)
 
     def suspect_marks(self, sid: int, start: int, end: int) -> list[tuple[int, int]]:
         """(time, flags) of the suspect bars in a range, for the chart."""
