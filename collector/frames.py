@@ -18,8 +18,9 @@ import pandas as pd
 
 from . import calendar
 from .corporate import ADJUST_CHOICES, Adjustment
+from .i18n import N_
 from .store.gaps import method_for
-from .timespec import INTERVALS, interval_seconds, is_intraday
+from .timespec import INTERVALS, interval_seconds, is_intraday, shown
 
 COLUMNS = ("open", "high", "low", "close", "volume", "wap", "trades")
 CALENDAR_TARGETS = ("1d", "1w", "1mo", "3mo")  # a session, a week, a month, a quarter of sessions
@@ -27,7 +28,7 @@ CALENDAR_TARGETS = ("1d", "1w", "1mo", "3mo")  # a session, a week, a month, a q
 
 def check_adjust(adjust: str | None) -> str | None:
     if adjust not in ADJUST_CHOICES:
-        return f"adjust must be empty, 'splits' or 'all', got {adjust!r}"
+        return N_("adjust must be empty, 'splits' or 'all', got {adjust!r}", adjust=shown(str(adjust)))
     return None
 
 
@@ -45,8 +46,9 @@ def check_resample(interval: str, target: str | None) -> str | None:
     allowed = resample_targets(interval)
     if target not in allowed:
         if not allowed:
-            return f"{interval} bars cannot be resampled"
-        return f"{interval} bars resample to {' '.join(allowed)}, not {target!r}"
+            return N_("{interval} bars cannot be resampled", interval=interval)
+        return N_("{interval} bars resample to {choices}, not {target!r}", interval=interval, choices=" ".join(allowed),
+                  target=shown(target))
     return None
 
 

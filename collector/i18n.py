@@ -135,3 +135,27 @@ def N_(msgid: str, **params: Any) -> Message:
 def N_plural(singular: str, plural: str, n: int, **params: Any) -> Message:
     """Mark a message whose wording depends on the number `n` (available as `{n}`)."""
     return Message(singular, {k: _param(v) for k, v in params.items()}, plural=plural, n=n)
+
+
+def message_data(text: str | None) -> dict[str, Any] | None:
+    """What a message to be stored was made from (kept beside its English text in a row or an
+    event), or None for plain text."""
+    return text.as_dict() if isinstance(text, Message) else None
+
+
+def restore(text: str | None, data: Any) -> str | None:
+    """A stored message again: a Message when what it was made from was kept, else the text as
+    stored (rows and events written before messages were kept, or by hand)."""
+    if text is None or not isinstance(data, dict):
+        return text
+    try:
+        return Message.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):  # damaged: the English text stands
+        return text
+
+
+def message_of(exc: BaseException) -> str:
+    """An exception's message for people: the Message it was raised with, else str(exc)
+    (str() of an exception would give the Message's English text only)."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Message) else str(exc)

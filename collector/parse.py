@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from collector.i18n import N_
+
 YES = frozenset({"1", "true", "t", "yes", "y", "on"})
 NO = frozenset({"0", "false", "f", "no", "n", "off"})
-YES_NO_HELP = "yes or no (true/false, on/off, 1/0)"
+YES_NO_HELP = N_("yes or no (true/false, on/off, 1/0)")
 
 # ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses.
 _WHOLE = re.compile(r"[+-]?[0-9]{1,18}")

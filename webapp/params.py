@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
-from collector import TimeParseError, check_adjust, check_resample, parse_when, parse_whole
+from collector import N_, TimeParseError, check_adjust, check_resample, parse_when, parse_whole, shown
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # the largest id the tables' Integer keys hold on PostgreSQL (int4; SQLite's go to 2^63)
@@ -28,7 +28,7 @@ def page_arg() -> int:
     raw = request.args.get("page", "1")
     page = parse_whole(raw)
     if page is None or not 1 <= page <= MAX_PAGE:
-        abort(422, f"Page must be a whole number from 1 to {MAX_PAGE:,}; got {raw!r}.")
+        abort(422, N_("Page must be a whole number from 1 to {most}; got {got!r}.", most=MAX_PAGE, got=shown(raw)))
     return page
 
 
@@ -47,7 +47,7 @@ def range_args() -> tuple[int | None, int | None]:
             abort(422, exc.message)
     start, end = bounds
     if start is not None and end is not None and end <= start:
-        abort(422, "End must be after start.")
+        abort(422, N_("End must be after start."))
     return start, end
 
 
@@ -58,5 +58,5 @@ def transform_args(interval: str) -> tuple[str | None, str | None]:
     resample = (request.args.get("resample") or "").strip() or None
     for message in (check_adjust(adjust), check_resample(interval, resample)):
         if message:
-            abort(422, message[0].upper() + message[1:] + ".")
+            abort(422, N_("{problem}.", problem=message))
     return adjust, (None if resample == interval else resample)

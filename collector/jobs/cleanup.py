@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
+from collector.i18n import N_, N_plural
 from collector.queue import Queue, Registry
 from collector.store import FINISHED_STATUSES, Database, Job, WatchlistRun
 from collector.timespec import utcnow
@@ -29,12 +30,16 @@ class CleanupResult:
     collectors_forgotten: int = 0
 
     def summary(self) -> str:
-        return (f"Removed {self.jobs_removed:,} finished job{'s' * (self.jobs_removed != 1)} older than "
-                f"{self.days} day{'s' * (self.days != 1)}, {self.event_streams_removed:,} event "
-                f"stream{'s' * (self.event_streams_removed != 1)} and {self.queue_entries_trimmed:,} "
-                f"old queue entr{'ies' if self.queue_entries_trimmed != 1 else 'y'}"
-                + (f", and forgot {self.collectors_forgotten:,} stopped collector"
-                   f"{'s' * (self.collectors_forgotten != 1)}." if self.collectors_forgotten else "."))
+        """'Removed 3 finished jobs older than 7 days, 3 event streams and 5 old queue entries.'"""
+        parts = dict(jobs=N_plural("{n} finished job", "{n} finished jobs", self.jobs_removed),
+                     days=N_plural("{n} day", "{n} days", self.days),
+                     streams=N_plural("{n} event stream", "{n} event streams", self.event_streams_removed),
+                     entries=N_plural("{n} old queue entry", "{n} old queue entries", self.queue_entries_trimmed))
+        if self.collectors_forgotten:
+            return N_("Removed {jobs} older than {days}, {streams} and {entries}, and forgot {collectors}.",
+                      collectors=N_plural("{n} stopped collector", "{n} stopped collectors",
+                                          self.collectors_forgotten), **parts)
+        return N_("Removed {jobs} older than {days}, {streams} and {entries}.", **parts)
 
 
 def cleanup(db: Database, queue: Queue, registry: Registry, days: int) -> CleanupResult:

@@ -10,7 +10,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from collector import calendar
-from collector.sources import Source
+from collector.i18n import N_, join_messages
+from collector.sources import Source, source_label
 from collector.store import Series, SeriesStore
 from collector.store.gaps import fill_ranges, method_for
 from collector.timespec import interval_seconds, is_intraday
@@ -25,6 +26,7 @@ OVERLAP_BARS = 3
 _NOT_COPIED = ("fail",)
 
 GetSource = Callable[[str], Source]
+_EMPTY = N_("The series holds no bars: collect it from the Collect page.")
 
 
 def options_for(store: SeriesStore, series: Series) -> dict[str, Any]:
@@ -46,7 +48,8 @@ def spec_for(store: SeriesStore, series: Series, start: int, end: int | None, ge
               "end": _iso(end) if end is not None else "", "options": options_for(store, series)}
     spec = build_spec(fields, series.symbol, get_source)
     if spec.kind != series.kind:
-        raise ValidationError({"kind": f"Cannot tell how to ask {series.source} for {series.kind} bars again."})
+        raise ValidationError({"kind": N_("Cannot tell how to ask {source} for {kind} bars again.",
+                                          source=source_label(series.source), kind=series.kind)})
     return spec
 
 
@@ -59,18 +62,19 @@ def update_spec(store: SeriesStore, series: Series, get_source: GetSource) -> Jo
     others are checked against what the source sends now) to now; AlreadyCurrent when no newer
     bar can exist yet."""
     if series.last_ts is None:
-        raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
+        raise ValidationError({"series": _EMPTY})
     now = int(datetime.now(timezone.utc).timestamp())
     if is_current(series, now):
-        raise AlreadyCurrent({"series": f"{series.symbol} {series.interval} is already current: no bar after "
-                                        f"the last one stored ({_iso(series.last_ts)}) has started yet."})
+        raise AlreadyCurrent({"series": N_("{symbol} {interval} is already current: no bar after the last one "
+                                           "stored ({last}) has started yet.", symbol=series.symbol,
+                                           interval=series.interval, last=_iso(series.last_ts))})
     return spec_for(store, series, store.tail_start(series.id, OVERLAP_BARS), None, get_source)
 
 
 def recollect_spec(store: SeriesStore, series: Series, get_source: GetSource) -> JobSpec:
     """The whole series again, from its first bar (or the oldest the source still serves) to now."""
     if series.first_ts is None:
-        raise ValidationError({"series": "The series holds no bars: collect it from the Collect page."})
+        raise ValidationError({"series": _EMPTY})
     start = series.first_ts
     oldest = getattr(get_source(series.source), "earliest", None)
     if oldest is not None:
@@ -114,7 +118,7 @@ def fill_specs(store: SeriesStore, series: Series, get_source: GetSource) -> tup
         try:
             specs.append(spec_for(store, series, start, end, get_source))
         except ValidationError as exc:
-            problems[f"{_iso(start)} – {_iso(end)}"] = " ".join(exc.errors.values())
+            problems[f"{_iso(start)} – {_iso(end)}"] = join_messages(exc.errors.values())
     return specs, problems
 
 

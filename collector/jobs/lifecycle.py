@@ -18,6 +18,7 @@ from sqlalchemy import case, func, update
 from sqlalchemy.orm import Session
 
 from collector.corporate import LedgerEntry
+from collector.i18n import N_, message_data
 from collector.quality import Rules
 from collector.sources.base import Fetched
 from collector.store import Database, Job, JobStatus, UpsertCounts, chunks, ledger
@@ -25,8 +26,8 @@ from collector.store.chunks import SeriesKey, Written, write_chunk
 from collector.store.models import ACTIVE_STATUSES
 from collector.timespec import utcnow
 
-CANCELLED_BEFORE_START = "Cancelled before it started."
-CANCELLED_ON_REQUEST = "Cancelled on request."
+CANCELLED_BEFORE_START = N_("Cancelled before it started.")
+CANCELLED_ON_REQUEST = N_("Cancelled on request.")
 
 
 class LostJob(Exception):
@@ -148,14 +149,14 @@ def end(db: Database, job: Job, collector: str, status: JobStatus, error: str | 
     series' "revised" mark. Raises LostJob when the job is not ours."""
     with db.write() as session:
         written = Written(UpsertCounts())
-        values: dict = dict(finished_at=utcnow(), error=error, status=status)
+        values: dict = dict(finished_at=utcnow(), status=status, **error_values(error))
         if last_chunk is not None:
             fetched, next_chunk = last_chunk
             written = _write_chunk(session, job, fetched, writing)
             values.update(_checkpoint(written, next_chunk, writing))
             if status == JobStatus.COMPLETED:
                 values["status"] = case((Job.cancel_requested, JobStatus.CANCELLED), else_=JobStatus.COMPLETED)
-                values["error"] = case((Job.cancel_requested, CANCELLED_ON_REQUEST), else_=None)
+                values["error"] = case((Job.cancel_requested, str(CANCELLED_ON_REQUEST)), else_=None)
         row = session.execute(_owned(job.id, collector).values(**values).returning(Job.status)
                               .execution_options(synchronize_session=False)).first()
         if row is None:
@@ -163,6 +164,9 @@ def end(db: Database, job: Job, collector: str, status: JobStatus, error: str | 
             raise LostJob(job.id)
         if row[0] == JobStatus.COMPLETED and writing.recollecting:
             ledger.clear_revised(session, job.id)
+        if row[0] == JobStatus.CANCELLED and status == JobStatus.COMPLETED:  # the cancel won: its words too
+            session.execute(update(Job).where(Job.id == job.id)
+                            .values(error_i18n=message_data(CANCELLED_ON_REQUEST)))
     return Ended(JobStatus(row[0]), written.counts, written.suspect)
 
 
@@ -179,7 +183,7 @@ def fail_unowned(db: Database, job_id: int, error: str) -> Job | None:
     """PENDING or RUNNING -> FAILED whoever holds it (poison entries)."""
     with db.write() as session:
         changed = session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES))
-                                  .values(status=JobStatus.FAILED, finished_at=utcnow(), error=error)).rowcount
+                                  .values(status=JobStatus.FAILED, finished_at=utcnow(), **error_values(error))).rowcount
         return session.get(Job, job_id) if changed else None
 
 
@@ -199,7 +203,7 @@ def cancel(db: Database, job_id: int) -> tuple[Job | None, bool]:
     with db.write() as session:
         at_once = bool(session.execute(
             update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING)
-            .values(status=JobStatus.CANCELLED, finished_at=utcnow(), error=CANCELLED_BEFORE_START)).rowcount)
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow(), **error_values(CANCELLED_BEFORE_START))).rowcount)
         if not at_once:
             session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
                             .values(cancel_requested=True))
@@ -212,7 +216,7 @@ def cancel_many(db: Database, where: list) -> tuple[list[int], list[int]]:
     with db.write() as session:
         at_once = session.scalars(
             update(Job).where(Job.status == JobStatus.PENDING, *where)
-            .values(status=JobStatus.CANCELLED, finished_at=utcnow(), error=CANCELLED_BEFORE_START)
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow(), **error_values(CANCELLED_BEFORE_START))
             .returning(Job.id).execution_options(synchronize_session=False)).all()
         flagged = session.scalars(
             update(Job).where(Job.status == JobStatus.RUNNING, Job.cancel_requested.is_(False), *where)
@@ -248,6 +252,12 @@ def unpublish_older_than(db: Database, cutoff: datetime) -> None:
     with db.write() as session:
         session.execute(update(Job).where(Job.status.in_(ACTIVE_STATUSES), Job.published_at < cutoff)
                         .values(published_at=None))
+
+
+def error_values(error: str | None) -> dict:
+    """A job's error in English (API, CLI) and, beside it, what it was made from (the web app
+    shows it in the reader's language)."""
+    return {"error": None if error is None else str(error), "error_i18n": message_data(error)}
 
 
 def _write_chunk(session: Session, job: Job, fetched: Fetched | pd.DataFrame, writing: Writing) -> Written:

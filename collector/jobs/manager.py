@@ -12,6 +12,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from collector.i18n import N_, join_messages
 from collector.queue import Queue, Registry
 from collector.settings import Settings
 from collector.sources import SourceSet
@@ -26,7 +27,8 @@ from .validation import MAX_SYMBOLS_PER_SUBMIT, JobSpec, ValidationError, build_
 
 log = logging.getLogger("mdc.jobs")
 
-CANCEL_REQUESTED = "Cancel requested: the job stops once the chunk it is fetching is in, or at once while it waits."
+CANCEL_REQUESTED = N_("Cancel requested: the job stops once the chunk it is fetching is in, or at once while it "
+                      "waits.")
 EXAMPLE_SYMBOL = "AAPL"  # stands in for the symbol when the form asks whether the rest fits
 BULK_LIMIT = 5000  # jobs one bulk retry submits at most
 
@@ -53,7 +55,8 @@ class JobManager(JobQueries):
         """One spec per symbol in fields["symbol"]; ValidationError with every problem."""
         symbols = split_symbols(str(fields.get("symbol") or ""))
         if len(symbols) > MAX_SYMBOLS_PER_SUBMIT:
-            raise ValidationError({"symbol": f"At most {MAX_SYMBOLS_PER_SUBMIT} symbols at once; got {len(symbols)}."})
+            raise ValidationError({"symbol": N_("At most {most} symbols at once; got {got}.",
+                                                most=MAX_SYMBOLS_PER_SUBMIT, got=len(symbols))})
         specs, errors = [], {}
         for symbol in symbols or [""]:
             try:
@@ -61,7 +64,7 @@ class JobManager(JobQueries):
             except ValidationError as exc:
                 for key, message in exc.errors.items():
                     if key == "symbol" and len(symbols) > 1 and key in errors:
-                        errors[key] += " " + message
+                        errors[key] = join_messages([errors[key], message])
                     else:
                         errors.setdefault(key, message)
         if errors:
@@ -74,11 +77,11 @@ class JobManager(JobQueries):
         bars = sum(estimated_bars(spec) for spec in specs)
         most = self.settings.max_bars_per_submit
         if bars > most:
-            what = f"{len(specs)} symbols together" if len(specs) > 1 else "this symbol"
-            raise ValidationError({"bars": (
-                f"This asks for about {bars:,} bars ({what}, counting the whole period divided by the interval); "
-                f"one submit may ask for at most {most:,} (MDC_MAX_BARS_PER_SUBMIT): choose fewer symbols, "
-                "a shorter period or a longer interval.")})
+            what = N_("{n} symbols together", n=len(specs)) if len(specs) > 1 else N_("this symbol")
+            raise ValidationError({"bars": N_(
+                "This asks for about {bars} bars ({what}, counting the whole period divided by the interval); "
+                "one submit may ask for at most {most} (MDC_MAX_BARS_PER_SUBMIT): choose fewer symbols, "
+                "a shorter period or a longer interval.", bars=bars, what=what, most=most)})
 
     def _check_room(self, adding: int) -> None:
         """No more than MDC_MAX_ACTIVE_JOBS pending and running jobs at once."""
@@ -86,9 +89,10 @@ class JobManager(JobQueries):
         with self.db.read() as session:
             active = session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE_STATUSES))) or 0
         if active + adding > most:
-            raise ValidationError({"jobs": (
-                f"{active:,} jobs are pending or running and at most {most:,} may be at once (MDC_MAX_ACTIVE_JOBS); "
-                f"this would add {adding:,}. Wait for some to finish, or cancel some.")})
+            raise ValidationError({"jobs": N_(
+                "{active} jobs are pending or running and at most {most} may be at once (MDC_MAX_ACTIVE_JOBS); "
+                "this would add {adding}. Wait for some to finish, or cancel some.", active=active, most=most,
+                adding=adding)})
 
     def explain(self, fields: Mapping[str, Any]) -> str | None:
         """What is wrong with the fields other than the symbol (for a hint while the form is
@@ -96,7 +100,8 @@ class JobManager(JobQueries):
         try:
             build_spec(fields, EXAMPLE_SYMBOL, self.sources.get)
         except ValidationError as exc:
-            return " ".join(m for k, m in exc.errors.items() if k != "symbol") or None
+            problems = [m for k, m in exc.errors.items() if k != "symbol"]
+            return join_messages(problems) if problems else None
         return None
 
     def submit(self, fields: Mapping[str, Any], *, only_missing: bool = False) -> list[Submitted]:
@@ -106,7 +111,8 @@ class JobManager(JobQueries):
         if only_missing:
             specs = [part for spec in specs for part in incremental.missing_specs(self.series, spec)]
             if not specs:
-                raise ValidationError({"only_missing": "Nothing is missing: every bar of that range is already stored."})
+                raise ValidationError({"only_missing": N_("Nothing is missing: every bar of that range is already "
+                                                          "stored.")})
         self._check_room(len(specs))
         return [self.create(spec) for spec in specs]
 
@@ -260,11 +266,11 @@ class JobManager(JobQueries):
         removes the whole finished history, so it needs `confirm`; ValidationError otherwise."""
         days = self.settings.retention_days if days is None else days
         if not 0 <= days <= MAX_CLEANUP_DAYS:
-            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,} "
-                                           "(or 0 with confirm=yes: every finished job)."})
+            raise ValidationError({"days": N_("Days must be a whole number from 1 to {most} (or 0 with confirm=yes: "
+                                              "every finished job).", most=MAX_CLEANUP_DAYS)})
         if days == 0 and not confirm:
-            raise ValidationError({"days": "0 days removes every finished job, whatever its age: "
-                                           "confirm it (confirm=yes, or --yes on the command line), or give 1 or more."})
+            raise ValidationError({"days": N_("0 days removes every finished job, whatever its age: confirm it "
+                                              "(confirm=yes, or --yes on the command line), or give 1 or more.")})
         return cleanup(self.db, self.queue, self.registry, days)
 
 

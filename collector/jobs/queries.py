@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import asc, case, desc, func, select
 
+from collector.i18n import N_
 from collector.parse import upper_ascii
 from collector.store import ACTIVE_STATUSES, Database, Job, JobStatus, Page
 from collector.timespec import utcnow
@@ -20,11 +21,11 @@ class Tab:
 
 
 TABS: dict[str, Tab] = {tab.name: tab for tab in (
-    Tab("running", "Running", tuple(ACTIVE_STATUSES)),
-    Tab("completed", "Completed", (JobStatus.COMPLETED,)),
-    Tab("failed", "Failed", (JobStatus.FAILED,)),
-    Tab("cancelled", "Cancelled", (JobStatus.CANCELLED,)),
-    Tab("all", "All", tuple(JobStatus)),
+    Tab("running", N_("Running"), tuple(ACTIVE_STATUSES)),
+    Tab("completed", N_("Completed"), (JobStatus.COMPLETED,)),
+    Tab("failed", N_("Failed"), (JobStatus.FAILED,)),
+    Tab("cancelled", N_("Cancelled"), (JobStatus.CANCELLED,)),
+    Tab("all", N_("All"), tuple(JobStatus)),
 )}
 
 # Running jobs before pending ones, then the rest (a state's rank, for sorting by state).

@@ -1,14 +1,22 @@
 """Progress events of one job (`{prefix}:job:{id}:events`): one way to build them, one way
 to read them back. An event carries state, done, total, rows_new, rows_updated, message, ts
-(DESIGN.md), plus optional extras such as the collector's name."""
+(DESIGN.md), plus optional extras such as the collector's name.
+
+`message` is English text; when it was a collector.i18n Message, `message_i18n` keeps what it
+was made from (JSON), so a reader sees it in their language later. Reading an event gives the
+Message back in `message` (older events: their text as stored)."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from collector.i18n import message_data, restore
+
 EVENT_FIELDS = ("state", "done", "total", "rows_new", "rows_updated", "message", "ts")
+MESSAGE_DATA = "message_i18n"
 _COUNTS = ("done", "total", "rows_new", "rows_updated")
 
 
@@ -29,8 +37,11 @@ class Counts:
 
 def event_fields(state: str, counts: Counts, message: str, **extra: Any) -> dict[str, str]:
     fields = {"state": str(state), "done": counts.done, "total": counts.total, "rows_new": counts.rows_new,
-              "rows_updated": counts.rows_updated, "message": message, "ts": f"{time.time():.3f}"}
+              "rows_updated": counts.rows_updated, "message": str(message), "ts": f"{time.time():.3f}"}
     fields.update({k: str(v) for k, v in extra.items() if v is not None})
+    data = message_data(message)
+    if data is not None:
+        fields[MESSAGE_DATA] = json.dumps(data, separators=(",", ":"))
     return fields
 
 
@@ -38,6 +49,12 @@ def parse_event(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
     """A stored event as a dict with numbers as numbers and its stream id as `id`."""
     event: dict[str, Any] = dict(fields)
     event["id"] = entry_id
+    kept = event.pop(MESSAGE_DATA, None)
+    if kept is not None:
+        try:
+            event["message"] = restore(event.get("message"), json.loads(kept))
+        except ValueError:  # not JSON: the English text stands
+            pass
     for key in _COUNTS:
         try:
             event[key] = int(fields.get(key, 0))

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from collector.i18n import N_, Message, join_messages, message_data
 from collector.jobs import JobManager, Submitted
 from collector.jobs.batch import insert_new
 from collector.jobs.incremental import update_or_backfill
@@ -110,7 +111,7 @@ def specs_for(jobs: JobManager, watchlist: Watchlist) -> tuple[list[JobSpec], di
         try:
             specs.append(update_or_backfill(stored.get(symbol), fields, symbol, jobs.sources.get))
         except ValidationError as exc:
-            problems[symbol] = " ".join(exc.errors.values())
+            problems[symbol] = join_messages(exc.errors.values())
     return specs, problems
 
 
@@ -128,17 +129,19 @@ def start(jobs: JobManager, watchlist_id: int, slot: datetime, *, trigger: str, 
             if trigger == "schedule" and _claimed_since(session, watchlist_id, slot):
                 return None
             run = WatchlistRun(watchlist_id=watchlist_id, number=_next_number(session, watchlist_id), slot=slot,
-                               trigger=trigger, late=late, total=len(watchlist.symbols), note=note, problems={},
+                               trigger=trigger, late=late, total=len(watchlist.symbols), problems={},
                                claimed_by=by, created_at=utcnow(), status=RunStatus.STARTED)
+            set_note(run, note)
             blocking = _going(session, watchlist_id)
             if blocking is not None:
                 run.status = RunStatus.SKIPPED if blocking.status == RunStatus.WAITING else RunStatus.WAITING
-                run.note = (f"Skipped: run #{blocking.number} was already waiting." if run.status == RunStatus.SKIPPED
-                            else f"Waits for run #{blocking.number} to finish.")
+                set_note(run, N_("Skipped: run #{number!s} was already waiting.", number=blocking.number)
+                         if run.status == RunStatus.SKIPPED else _waits_for(blocking.number))
             elif not _room(session, jobs, len(specs_and_problems[0])):
                 run.status = RunStatus.SKIPPED
-                run.note = (f"Skipped: its {len(specs_and_problems[0]):,} jobs would pass the {jobs.settings.max_active_jobs:,} "
-                            "pending or running jobs allowed at once (MDC_MAX_ACTIVE_JOBS).")
+                set_note(run, N_("Skipped: its {jobs} jobs would pass the {most} pending or running jobs allowed "
+                                 "at once (MDC_MAX_ACTIVE_JOBS).", jobs=len(specs_and_problems[0]),
+                                 most=jobs.settings.max_active_jobs))
             session.add(run)
             session.flush()
             pairs = _submit(session, run, watchlist, *specs_and_problems) if run.status == RunStatus.STARTED else []
@@ -159,9 +162,10 @@ def start_waiting(jobs: JobManager, run: WatchlistRun) -> Started | None:
         if (_lock(session, run.watchlist_id) is None or _going(session, run.watchlist_id, waiting_counts=False)
                 or not _room(session, jobs, len(specs))):
             return None  # waits on
+        waited = _waited(run)
         changed = session.execute(update(WatchlistRun).where(
             WatchlistRun.id == run.id, WatchlistRun.status == RunStatus.WAITING).values(
-            status=RunStatus.STARTED, note=(run.note or "").replace("Waits for", "Waited for"))).rowcount
+            status=RunStatus.STARTED, note=waited, note_i18n=message_data(waited))).rowcount
         if not changed:
             return None
         fresh = session.get(WatchlistRun, run.id)
@@ -173,8 +177,26 @@ def _submit(session: Session, run: WatchlistRun, watchlist: Watchlist, specs: li
             problems: dict[str, str]) -> list:
     run.started_at = utcnow()
     run.total = len(watchlist.symbols)
-    run.problems = problems
+    run.problems = {symbol: str(why) for symbol, why in problems.items()}
+    run.problems_i18n = {symbol: data for symbol, why in problems.items() if (data := message_data(why))} or None
     return insert_new(session, specs, {"run_id": run.id, "watchlist_id": watchlist.id})
+
+
+def set_note(run: WatchlistRun, note: str | None) -> None:
+    """The run's note in English, and what it was made from (shown in the reader's language)."""
+    run.note, run.note_i18n = (None if note is None else str(note)), message_data(note)
+
+
+def _waits_for(number: int) -> Message:
+    return N_("Waits for run #{number!s} to finish.", number=number)
+
+
+def _waited(run: WatchlistRun) -> str:
+    """The note of a waiting run once it starts: "Waited for run #11 to finish"."""
+    note = run.note_message
+    if isinstance(note, Message) and note.msgid == _waits_for(0).msgid:
+        return N_("Waited for run #{number!s} to finish.", number=note.params.get("number", ""))
+    return (run.note or "").replace("Waits for", "Waited for")
 
 
 def _room(session: Session, jobs: JobManager, adding: int) -> bool:

@@ -18,6 +18,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
+from collector.i18n import N_
 from collector.store import RunStatus, Watchlist, WatchlistRun
 from collector.timespec import to_utc, utcnow
 
@@ -66,9 +67,11 @@ class Scheduler:
         late = missed or now - slot > LATE_AFTER
         note = None
         if missed:
-            note = f"Catch-up: one run for the slots since {_when(since)}, missed while no collector ran."
+            note = N_("Catch-up: one run for the slots since {since}, missed while no collector ran.",
+                      since=_when(since))
         elif late:
-            note = f"Late by {int((now - slot).total_seconds()):,} s (no collector was free at {_when(slot)})."
+            note = N_("Late by {seconds} s (no collector was free at {slot}).",
+                      seconds=int((now - slot).total_seconds()), slot=_when(slot))
         result = runs.start(self.watchlists.jobs, watchlist.id, slot, trigger="schedule", late=late,
                             note=note, by=self.name)
         if result is not None:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from collector import calendar
 from collector.calendar import DAY
+from collector.i18n import N_, N_plural
 
 UTC = timezone.utc
 KINDS = ("none", "after_close", "every", "cron")
@@ -71,17 +72,21 @@ class Schedule:
     def describe(self) -> str:
         """The schedule in plain words."""
         if self.kind == "after_close":
-            offset = f"{self.offset_minutes} min after" if self.offset_minutes else "at"
-            return (f"{offset.capitalize()} each close of {self.calendar} (half days: after their early close; "
-                    "no run on holidays or weekends)")
+            if self.offset_minutes:
+                return N_("{minutes} min after each close of {calendar} (half days: after their early close; no run "
+                          "on holidays or weekends)", minutes=self.offset_minutes, calendar=self.calendar)
+            return N_("At each close of {calendar} (half days: at their early close; no run on holidays or "
+                      "weekends)", calendar=self.calendar)
         if self.kind == "every":
-            every = "every minute" if self.every_minutes == 1 else f"every {self.every_minutes} minutes"
             if self.market_hours_only:
-                return f"{every.capitalize()} while {self.calendar} is open, from its open to its close"
-            return every.capitalize() + ", around the clock (counted from midnight UTC)"
+                return N_plural("Every minute while {calendar} is open, from its open to its close",
+                                "Every {n} minutes while {calendar} is open, from its open to its close",
+                                self.every_minutes, calendar=self.calendar)
+            return N_plural("Every minute, around the clock (counted from midnight UTC)",
+                            "Every {n} minutes, around the clock (counted from midnight UTC)", self.every_minutes)
         if self.kind == "cron":
-            return f"Cron “{self.cron}” in {self.timezone}"
-        return "No schedule: runs only when asked (Run now)"
+            return N_("Cron “{cron}” in {zone}", cron=self.cron, zone=self.timezone)
+        return N_("No schedule: runs only when asked (Run now)")
 
 
 # --- after the close, and every N minutes while open: sessions of a calendar --------------

@@ -13,9 +13,11 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector import calendar
+from collector.i18n import N_, Message, N_plural, join_messages
 from collector.jobs.validation import ValidationError, build_spec, check_symbol, split_symbols
 from collector.parse import YES_NO_HELP, parse_bool, parse_whole
 from collector.sources import Source
+from collector.timespec import shown
 
 from .timing import KINDS, Schedule
 
@@ -23,6 +25,9 @@ MAX_SYMBOLS = 2000
 MAX_NAME = 64
 DEFAULT_SCHEDULE = "after_close"
 _NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+# How messages name the schedule's fields (as the form labels them).
+FIELD_NAMES = {"offset_minutes": N_("Minutes after the close"), "every_minutes": N_("Every how many minutes"),
+               "market_hours_only": N_("Only while the exchange is open")}
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,9 @@ def validate(fields: Mapping[str, Any], get_source: Callable[[str], Source]) -> 
     errors: dict[str, str] = {}
     name = " ".join(str(fields.get("name") or "").split())
     if not name:
-        errors["name"] = "Give the watchlist a name, for example tech."
+        errors["name"] = N_("Give the watchlist a name, for example tech.")
     elif len(name) > MAX_NAME or not _NAME_RE.match(name):
-        errors["name"] = f"A name has at most {MAX_NAME} characters, without control characters."
+        errors["name"] = N_("A name has at most {most} characters, without control characters.", most=MAX_NAME)
     symbols = split_symbols(str(fields.get("symbols") or ""))
     checked = _check_symbols(symbols, errors)
     spec = _job_part(fields, checked[0] if checked else "AAPL", get_source, errors)
@@ -61,10 +66,11 @@ def validate(fields: Mapping[str, Any], get_source: Callable[[str], Source]) -> 
 
 def _check_symbols(symbols: list[str], errors: dict[str, str]) -> list[str]:
     if not symbols:
-        errors["symbols"] = "Enter at least one ticker symbol: separated by commas, spaces or new lines."
+        errors["symbols"] = N_("Enter at least one ticker symbol: separated by commas, spaces or new lines.")
         return []
     if len(symbols) > MAX_SYMBOLS:
-        errors["symbols"] = f"At most {MAX_SYMBOLS:,} symbols in a watchlist; got {len(symbols):,}."
+        errors["symbols"] = N_("At most {most} symbols in a watchlist; got {got}.", most=MAX_SYMBOLS,
+                               got=len(symbols))
         return []
     bad = {s: check_symbol(s) for s in symbols if check_symbol(s)}
     if bad:
@@ -74,14 +80,44 @@ def _check_symbols(symbols: list[str], errors: dict[str, str]) -> list[str]:
 
 def symbol_errors(bad: Mapping[str, str]) -> str:
     """One message naming every refused symbol (the first 20) with its reason, symbols with
-    the same reason together."""
-    groups: dict[str, list[str]] = {}
+    the same reason together: "3 symbols refused — 'A$', '%%' is not a ticker symbol: ... · 'ZZ': ..."."""
+    groups: dict[tuple, tuple[str, list[str]]] = {}
     for symbol, reason in list(bad.items())[:20]:
-        groups.setdefault(reason.replace(repr(symbol), "\0"), []).append(repr(symbol[:40]))
-    shown = [reason.replace("\0", ", ".join(names)) if "\0" in reason else f"{', '.join(names)}: {reason}"
-             for reason, names in groups.items()]
-    more = f" (and {len(bad) - 20:,} more)" if len(bad) > 20 else ""
-    return f"{len(bad):,} symbol{'s' if len(bad) != 1 else ''} refused{more} — " + " · ".join(shown)
+        groups.setdefault(_reason_key(reason, symbol), (reason, []))[1].append(symbol[:40])
+    said = [_for_all(reason, names) for reason, names in groups.values()]
+    if len(bad) > 20:
+        head = N_plural("{n} symbol refused (and {more} more)", "{n} symbols refused (and {more} more)", len(bad),
+                        more=len(bad) - 20)
+    else:
+        head = N_plural("{n} symbol refused", "{n} symbols refused", len(bad))
+    return N_("{head} — {reasons}", head=head, reasons=join_messages(said, " · "))
+
+
+class _Names(str):
+    """Several symbols standing where a message names one as {symbol!r}: 'A$', '%%'."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _names_in(reason: str, symbol: str) -> bool:
+    return isinstance(reason, Message) and reason.params.get("symbol") == shown(symbol)
+
+
+def _reason_key(reason: str, symbol: str) -> tuple:
+    """Reasons that differ only by the symbol they name are one reason."""
+    if _names_in(reason, symbol):
+        return (reason.msgid, tuple(sorted((k, str(v)) for k, v in reason.params.items() if k != "symbol")))
+    return (str(reason).replace(repr(symbol), "\0"),)
+
+
+def _for_all(reason: str, names: list[str]) -> str:
+    quoted = ", ".join(repr(name) for name in names)
+    if _names_in(reason, names[0]):
+        return Message(reason.msgid, {**reason.params, "symbol": _Names(quoted)}, plural=reason.plural, n=reason.n)
+    if isinstance(reason, Message) or repr(names[0]) not in reason:
+        return N_("{symbols}: {reason}", symbols=quoted, reason=reason)
+    return reason.replace(repr(names[0]), quoted)
 
 
 def _job_part(fields: Mapping[str, Any], symbol: str, get_source, errors: dict[str, str]):
@@ -104,7 +140,7 @@ def _source_symbol_errors(fields, symbols: list[str], get_source, errors: dict[s
         try:
             _job_part_strict(fields, symbol, get_source)
         except ValidationError as exc:
-            bad[symbol] = " ".join(exc.errors.values())
+            bad[symbol] = join_messages(exc.errors.values())
     if bad:
         errors["symbols"] = symbol_errors(bad)
 
@@ -120,15 +156,16 @@ def schedule_from(fields: Mapping[str, Any], errors: dict[str, str]) -> dict[str
     """The schedule's fields, checked as far as its kind needs them."""
     kind = str(fields.get("schedule") or DEFAULT_SCHEDULE).strip().lower()
     if kind not in KINDS:
-        errors["schedule"] = f"Unknown schedule {kind!r}: choose {', '.join(KINDS)}."
+        errors["schedule"] = N_("Unknown schedule {kind!r}: choose {choices}.", kind=shown(kind),
+                                choices=", ".join(KINDS))
         return {}
     out = asdict(Schedule(kind=kind))
     out.pop("minute_s")
     cal = str(fields.get("calendar") or calendar.DEFAULT_CALENDAR)
     out["calendar"] = calendar.resolve_calendar(cal)  # also what "current" is measured against
     if out["calendar"] is None:
-        errors["calendar"] = (f"Unknown exchange calendar {cal[:40]!r}: use a pandas-market-calendars name "
-                              "such as XNYS, XNAS, XLON, XPAR, XTKS or CME_Equity.")
+        errors["calendar"] = N_("Unknown exchange calendar {name!r}: use a pandas-market-calendars name such as "
+                                "XNYS, XNAS, XLON, XPAR, XTKS or CME_Equity.", name=shown(cal))
     if kind == "after_close":
         out["offset_minutes"] = _whole(fields, "offset_minutes", 30, 0, 1440, errors)
     elif kind == "every":
@@ -143,7 +180,7 @@ def _whole(fields, name: str, default: int | None, lo: int, hi: int, errors: dic
     raw = str(fields.get(name) if fields.get(name) is not None else "").strip()
     value = default if raw == "" else parse_whole(raw)
     if value is None or not lo <= value <= hi:
-        errors[name] = f"{name.replace('_', ' ').capitalize()} must be a whole number from {lo} to {hi:,}."
+        errors[name] = N_("{field} must be a whole number from {lo} to {hi}.", field=FIELD_NAMES[name], lo=lo, hi=hi)
         return default or lo
     return value
 
@@ -151,7 +188,7 @@ def _whole(fields, name: str, default: int | None, lo: int, hi: int, errors: dic
 def _yes(fields, name: str, errors: dict[str, str]) -> bool:
     value = parse_bool(fields.get(name), empty=False)
     if value is None:
-        errors[name] = f"{name.replace('_', ' ').capitalize()} must be {YES_NO_HELP}."
+        errors[name] = N_("{field} must be {yes_no}.", field=FIELD_NAMES[name], yes_no=YES_NO_HELP)
         return False
     return value
 
@@ -162,12 +199,13 @@ def _cron(fields, errors: dict[str, str]) -> tuple[str, str]:
     expr = " ".join(str(fields.get("cron") or "").split())
     zone = str(fields.get("timezone") or "UTC").strip()
     if len(expr.split()) != 5 or not croniter.is_valid(expr):
-        errors["cron"] = ("A cron expression has 5 fields: minute hour day-of-month month day-of-week, "
-                          "for example 0 18 * * 1-5 (18:00 on weekdays).")
+        errors["cron"] = N_("A cron expression has 5 fields: minute hour day-of-month month day-of-week, "
+                            "for example 0 18 * * 1-5 (18:00 on weekdays).")
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = f"Unknown time zone {zone[:40]!r}: use a name such as Europe/Paris or America/New_York."
+        errors["timezone"] = N_("Unknown time zone {zone!r}: use a name such as Europe/Paris or America/New_York.",
+                                zone=shown(zone))
     return expr, zone
 
 
@@ -178,12 +216,14 @@ def symbols_from_csv(data: bytes | str) -> str:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise ValidationError({"symbols_file": f"The file is not a readable CSV ({exc})."}) from None
+        raise ValidationError({"symbols_file": N_("The file is not a readable CSV ({error}).", error=exc)}) from None
     if not rows:
-        raise ValidationError({"symbols_file": "The CSV file is empty: it needs a header row with a symbol column."})
+        raise ValidationError({"symbols_file": N_("The CSV file is empty: it needs a header row with a symbol "
+                                                  "column.")})
     header = [h.strip().lower() for h in rows[0]]
     if "symbol" not in header:
-        found = ", ".join(h[:20] for h in header[:8] if h) or "nothing"
-        raise ValidationError({"symbols_file": f"The CSV has no 'symbol' column (its header has: {found})."})
+        found = ", ".join(h[:20] for h in header[:8] if h) or N_("nothing")
+        raise ValidationError({"symbols_file": N_("The CSV has no 'symbol' column (its header has: {found}).",
+                                                  found=found)})
     column = header.index("symbol")
     return "\n".join(row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip())

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from collector.i18n import N_, message_data
 from collector.jobs import JobFilter, JobManager, ValidationError
 from collector.jobs.queries import IN_A_RUN
 from collector.settings import Settings
@@ -116,7 +117,8 @@ class WatchlistManager:
             with self.db.write() as session:
                 session.add(watchlist)
         except IntegrityError:
-            raise ValidationError({"name": f"A watchlist called {spec.name!r} already exists: choose another name."})
+            raise ValidationError({"name": N_("A watchlist called {name!r} already exists: choose another name.",
+                                                 name=spec.name)})
         return watchlist
 
     def update(self, watchlist_id: int, fields: Mapping[str, Any]) -> Watchlist:
@@ -130,7 +132,8 @@ class WatchlistManager:
             with self.db.write() as session:
                 session.execute(update(Watchlist).where(Watchlist.id == watchlist_id).values(**values))
         except IntegrityError:
-            raise ValidationError({"name": f"A watchlist called {spec.name!r} already exists: choose another name."})
+            raise ValidationError({"name": N_("A watchlist called {name!r} already exists: choose another name.",
+                                                 name=spec.name)})
         return self._existing(watchlist_id)
 
     def run_now(self, watchlist_id: int) -> runs.RunView:
@@ -148,7 +151,7 @@ class WatchlistManager:
         with self.db.write() as session:
             session.execute(update(Watchlist).where(Watchlist.id == watchlist_id)
                             .values(paused=True, updated_at=utcnow()))
-            _skip_waiting(session, watchlist_id, "Skipped: the watchlist was paused.")
+            _skip_waiting(session, watchlist_id, N_("Skipped: the watchlist was paused."))
         return self._existing(watchlist_id)
 
     def resume(self, watchlist_id: int) -> Watchlist:
@@ -165,7 +168,7 @@ class WatchlistManager:
         watchlist = self._existing(watchlist_id)
         with self.db.write() as session:
             session.execute(update(Watchlist).where(Watchlist.id == watchlist_id).values(deleted_at=utcnow()))
-            _skip_waiting(session, watchlist_id, "Skipped: the watchlist was deleted.")
+            _skip_waiting(session, watchlist_id, N_("Skipped: the watchlist was deleted."))
         at_once, stopping = self.jobs.cancel_matching(JobFilter(watchlist_id=watchlist_id))
         return Deleted(watchlist, at_once, stopping)
 
@@ -188,5 +191,5 @@ def _columns(spec: validation.WatchlistSpec) -> dict[str, Any]:
 def _skip_waiting(session, watchlist_id: int, note: str) -> None:
     session.execute(update(WatchlistRun).where(WatchlistRun.watchlist_id == watchlist_id,
                                                WatchlistRun.status == RunStatus.WAITING)
-                    .values(status=RunStatus.SKIPPED, note=note))
+                    .values(status=RunStatus.SKIPPED, note=str(note), note_i18n=message_data(note)))
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from collector.i18n import N_
+
 from .base import Interrupted, PermanentError, Source, SourceError, TransientError, Unreachable
 
 if TYPE_CHECKING:
     from collector.settings import Settings
 
-# name -> (module, class, label people see)
+# name -> (module, class, label people see: a Message, "Simulé" on French pages)
 SOURCES: dict[str, tuple[str, str, str]] = {
-    "yahoo": ("collector.sources.yahoo.source", "YahooSource", "Yahoo Finance"),
-    "ibkr": ("collector.sources.ibkr.source", "IbkrSource", "Interactive Brokers"),
-    "sim": ("collector.sources.sim", "SimSource", "Simulated"),
+    "yahoo": ("collector.sources.yahoo.source", "YahooSource", N_("Yahoo Finance")),
+    "ibkr": ("collector.sources.ibkr.source", "IbkrSource", N_("Interactive Brokers")),
+    "sim": ("collector.sources.sim", "SimSource", N_("Simulated")),
 }
 
 

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from collector.calendar import sim_bar_times
+from collector.i18n import N_
 from collector.parse import parse_whole
 from collector.settings import Settings
-from collector.timespec import INTERVALS, describe_interval, interval_seconds, is_intraday
+from collector.timespec import INTERVALS, describe_interval, interval_seconds, is_intraday, shown
 
 from .base import PermanentError, Request, TransientError, chunk_range, empty_bars
 
@@ -29,7 +30,7 @@ KINDS = ("trades", "midpoint", "bid", "ask")
 
 class SimSource:
     name = "sim"
-    label = "Simulated"
+    label = N_("Simulated")
     intervals = tuple(INTERVALS)
 
     def __init__(self, settings: Settings, redis: Any = None):
@@ -50,25 +51,25 @@ class SimSource:
                 except (TypeError, ValueError):
                     delay = -1.0
                 if not 0 <= delay <= longest:  # NaN fails this too
-                    errors["delay"] = (f"Delay is the pause per chunk in seconds: a number from 0 to {longest:g} "
-                                       "(MDC_SIM_MAX_DELAY_SECONDS).")
+                    errors["delay"] = N_("Delay is the pause per chunk in seconds: a number from 0 to {longest:g} "
+                                         "(MDC_SIM_MAX_DELAY_SECONDS).", longest=longest)
                 else:
                     clean["delay"] = delay
             elif key == "kind":
                 kind = str(value or "trades").lower()
                 if kind not in KINDS:
-                    errors["kind"] = f"Simulated prices are one of {', '.join(KINDS)}."
+                    errors["kind"] = N_("Simulated prices are one of {kinds}.", kinds=", ".join(KINDS))
                 elif kind != "trades":
                     clean["kind"] = kind
             elif key == "fail" and "fail" in self.option_names:
                 # Test and demo hook: make chunk N fail, permanently or transiently.
                 mode = str(value or "").lower()
                 if mode and not _valid_fail(mode):
-                    errors["fail"] = "fail is 'permanent:N' or 'transient:N' (N = chunk number)."
+                    errors["fail"] = N_("fail is 'permanent:N' or 'transient:N' (N = chunk number).")
                 elif mode:
                     clean["fail"] = mode
             else:
-                errors[key] = f"The simulated source has no option {key!r}."
+                errors[key] = N_("The simulated source has no option {key!r}.", key=shown(key))
         return clean, errors
 
     def kind(self, options: dict[str, Any]) -> str:
@@ -77,8 +78,9 @@ class SimSource:
     def validate(self, request: Request) -> dict[str, str]:
         bars = (request.end - request.start).total_seconds() / interval_seconds(request.interval)
         if bars > MAX_BARS_PER_JOB:
-            return {"start": (f"Simulated {describe_interval(request.interval)} bars are limited to "
-                              f"{MAX_BARS_PER_JOB:,} per job: choose a shorter period or a longer interval.")}
+            return {"start": N_("Simulated {interval} bars are limited to {most} per job: choose a shorter period "
+                                "or a longer interval.", interval=describe_interval(request.interval),
+                                most=MAX_BARS_PER_JOB)}
         return {}
 
     def plan(self, request: Request):
@@ -94,8 +96,9 @@ class SimSource:
             mode, _, at = fail.partition(":")
             if int(at) == index:
                 if mode == "permanent":
-                    raise PermanentError(f"Simulated permanent failure at chunk {index + 1}.")
-                raise TransientError(f"Simulated transient failure at chunk {index + 1}.", retry_after=0)
+                    raise PermanentError(N_("Simulated permanent failure at chunk {chunk}.", chunk=index + 1))
+                raise TransientError(N_("Simulated transient failure at chunk {chunk}.", chunk=index + 1),
+                                     retry_after=0)
         return simulate(request.symbol, request.interval, self.kind(request.options), chunk.start, chunk.end)
 
     def close(self) -> None:

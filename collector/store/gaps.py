@@ -20,6 +20,7 @@ import pandas as pd
 
 from collector import calendar
 from collector.calendar import DAY
+from collector.i18n import N_, N_plural
 from collector.timespec import INTERVALS, interval_seconds, is_intraday
 
 LARGEST_SHOWN = 10
@@ -45,6 +46,13 @@ class Gap:
         return self.end - self.start
 
 
+DESCRIPTIONS = {
+    "nyse": N_("measured against the NYSE calendar (holidays and half days are not gaps)"),
+    "sim": N_("measured against the simulated source's calendar (weekdays 14:30–21:00 UTC)"),
+    "largest": N_("no exchange calendar for this series: the largest spaces between bars"),
+}
+
+
 @dataclass(frozen=True)
 class GapReport:
     method: str  # "nyse", "sim" or "largest"
@@ -55,9 +63,15 @@ class GapReport:
 
     @property
     def description(self) -> str:
-        return {"nyse": "measured against the NYSE calendar (holidays and half days are not gaps)",
-                "sim": "measured against the simulated source's calendar (weekdays 14:30–21:00 UTC)",
-                "largest": "no exchange calendar for this series: the largest spaces between bars"}[self.method]
+        return DESCRIPTIONS[self.method]
+
+    @property
+    def missing_text(self) -> str:
+        """'3 sessions' / '120 bars' missing (what `missing` counts, said with it)."""
+        n = self.missing or 0
+        if self.unit == "sessions":
+            return N_plural("{n} session", "{n} sessions", n)
+        return N_plural("{n} bar", "{n} bars", n)
 
     def largest(self, n: int = LARGEST_SHOWN) -> list[Gap]:
         return sorted(self.gaps, key=lambda g: (-(g.missing or 0), -g.seconds, g.start))[:n]

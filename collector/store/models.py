@@ -34,6 +34,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from collector.i18n import restore
+
 
 class UTCDateTime(TypeDecorator):
     """Stores naive UTC, returns aware UTC, whatever the database does with zones."""
@@ -109,7 +111,8 @@ class Job(Base):
     rows_updated: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_unchanged: Mapped[int] = mapped_column(BigInteger, default=0)
     suspect_bars: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # flagged by quality checks
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # English, as the JSON API and the CLI show it
+    error_i18n: Mapped[dict[str, Any] | None]  # what `error` was made from, to show it translated
     attempts: Mapped[int] = mapped_column(default=0)
     collector: Mapped[str | None] = mapped_column(String(128))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -128,6 +131,11 @@ class Job(Base):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def error_message(self) -> str | None:
+        """The error as the web app shows it, in the reader's language (older rows: as stored)."""
+        return restore(self.error, self.error_i18n)
 
     @property
     def is_finished(self) -> bool:

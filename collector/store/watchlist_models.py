@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from collector.i18n import restore
+
 from .models import Base
 
 
@@ -62,9 +64,23 @@ class WatchlistRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)  # symbols
     note: Mapped[str | None] = mapped_column(Text)
     problems: Mapped[dict[str, Any]] = mapped_column(default=dict)  # symbol -> why no job
+    # What note and problems were made from, to show them in the reader's language (collector.i18n).
+    note_i18n: Mapped[dict[str, Any] | None]
+    problems_i18n: Mapped[dict[str, Any] | None]
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
+
+    @property
+    def note_message(self) -> str | None:
+        """The note as the web app shows it, in the reader's language (older rows: as stored)."""
+        return restore(self.note, self.note_i18n)
+
+    @property
+    def problem_messages(self) -> dict[str, str]:
+        """Symbol -> why it has no job, in the reader's language where it was kept."""
+        kept = self.problems_i18n or {}
+        return {symbol: restore(why, kept.get(symbol)) for symbol, why in (self.problems or {}).items()}
 
     __table_args__ = (
         UniqueConstraint("watchlist_id", "slot", name="uq_watchlist_runs_slot"),

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
+from collector.i18n import N_
 from collector.jobs import JobManager, lifecycle
 from collector.queue import Entry, Registry, try_lock
 from collector.settings import Settings
@@ -69,8 +70,8 @@ class Recovery:
 
     def poison(self, entry: Entry, job: Job, stops: int) -> None:
         """The entry was delivered more than MDC_MAX_DELIVERIES times: FAILED, and acked."""
-        message = (f"The collector stopped {stops} times while running this job; "
-                   "it was given up so that it stops circulating.")
+        message = N_("The collector stopped {stops} times while running this job; it was given up so that it "
+                     "stops circulating.", stops=stops)
         failed = retry_db(lambda: lifecycle.fail_unowned(self.db, job.id, message))
         if failed is not None:
             self.state.count("failed")
@@ -97,12 +98,12 @@ class Recovery:
                 .order_by(Job.id).limit(CHECK_LIMIT)).all()
         for job_id, status, owner in rows:
             if status == JobStatus.PENDING and job_id not in backlog and job_id not in pending:
-                self._requeue(job_id, "Queued again: its queue entry was lost (Redis restarted or was cleared).")
+                self._requeue(job_id, N_("Queued again: its queue entry was lost (Redis restarted or was cleared)."))
             elif (status == JobStatus.RUNNING and job_id not in pending
                   and (owner is None or self.registry.silent_for(owner) > self.settings.claim_idle_seconds)):
                 if retry_db(lambda: lifecycle.requeue(self.db, job_id, owner)):
-                    self._requeue(job_id, f"Queued again: its collector {owner} stopped and its queue "
-                                          "entry was lost; it resumes from its checkpoint.")
+                    self._requeue(job_id, N_("Queued again: its collector {owner} stopped and its queue entry was "
+                                             "lost; it resumes from its checkpoint.", owner=owner))
 
     def _requeue(self, job_id: int, message: str) -> None:
         if self.jobs.publish(job_id):

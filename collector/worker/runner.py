@@ -14,6 +14,7 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from collector import notes
+from collector.i18n import N_, N_plural, message_of
 from collector.jobs import JobManager, lifecycle
 from collector.quality import Rules
 from collector.queue import Entry
@@ -72,7 +73,7 @@ class JobRunner:
         except Cancelled:
             self.end(entry, job, JobStatus.CANCELLED, lifecycle.CANCELLED_ON_REQUEST, progress)
         except PermanentError as exc:
-            self.end(entry, job, JobStatus.FAILED, str(exc), progress)
+            self.end(entry, job, JobStatus.FAILED, message_of(exc), progress)
         except lifecycle.LostJob:
             raise
         except DBAPIError as exc:
@@ -83,7 +84,7 @@ class JobRunner:
             # over and resumed from its checkpoint once the database answers again.
             log.warning("database unavailable while running job %s; it resumes from its checkpoint after %.0f s",
                         job.id, self.settings.claim_idle_seconds)
-            progress.event("Database unavailable; the job resumes from its last checkpoint once it is back.")
+            progress.event(N_("Database unavailable; the job resumes from its last checkpoint once it is back."))
             raise
         except Exception as exc:  # a bug, not the person's fault: fail the job, keep the collector
             self._fail_internal(entry, job, exc, progress)
@@ -133,10 +134,15 @@ class JobRunner:
     def _announce(self, job: Job, progress: Progress, first: int, resumed_from: str | None) -> None:
         name, total = self.state.name, progress.total
         if first or resumed_from:  # a take-over says so even when no chunk was saved yet
-            who = f" (its previous collector {resumed_from} stopped)" if resumed_from and resumed_from != name else ""
-            progress.event(f"Resumed by {name} at chunk {first + 1} of {total}{who}.")
+            if resumed_from and resumed_from != name:
+                progress.event(N_("Resumed by {name} at chunk {chunk} of {total} (its previous collector {previous} "
+                                  "stopped).", name=name, chunk=first + 1, total=total, previous=resumed_from))
+            else:
+                progress.event(N_("Resumed by {name} at chunk {chunk} of {total}.", name=name, chunk=first + 1,
+                                  total=total))
         else:
-            progress.event(f"Started by {name}: {total} chunk{'s' * (total != 1)} to fetch.")
+            progress.event(N_plural("Started by {name}: {n} chunk to fetch.", "Started by {name}: {n} chunks to fetch.",
+                                    total, name=name))
         log.info("job %s %s %s %s: %s at chunk %d of %d", job.id, job.symbol, job.source, job.interval,
                  "resuming" if first or resumed_from else "starting", first + 1, total)
 
@@ -158,7 +164,8 @@ class JobRunner:
                 delay = exc.retry_after if exc.retry_after is not None else backoff(
                     attempt, self.settings.retry_base_seconds)
                 # retry and retry_at let the banner count down ("retrying 3/5 in 6 s").
-                progress.event(f"{exc} Retrying {attempt}/{limit} in {delay:.0f} s.",
+                progress.event(N_("{error} Retrying {attempt!s}/{limit!s} in {delay:.0f} s.", error=message_of(exc),
+                                  attempt=attempt, limit=limit, delay=delay),
                                retry=f"{attempt}/{limit}", retry_at=f"{time.time() + delay:.3f}")
                 self.sleep(delay, job_id)
 
@@ -189,7 +196,8 @@ class JobRunner:
 
     def _fail_internal(self, entry: Entry, job: Job, exc: Exception, progress: Progress) -> None:
         log.exception("job %s failed unexpectedly", job.id)
-        self.end(entry, job, JobStatus.FAILED, f"Internal error ({type(exc).__name__}: {exc}).", progress)
+        self.end(entry, job, JobStatus.FAILED, N_("Internal error ({error}).", error=f"{type(exc).__name__}: {exc}"),
+                 progress)
 
     def end(self, entry: Entry, job: Job, status: JobStatus, error: str | None, progress: Progress, *,
             last_chunk: tuple | None = None, writing: lifecycle.Writing | None = None) -> None:
@@ -206,8 +214,7 @@ class JobRunner:
             progress.event(_chunk_message(progress, ended.counts, ended.suspect), bars_written=ended.counts.written,
                            pipe=pipe)
         if ended.status == JobStatus.COMPLETED:
-            message = (f"Completed: {progress.rows_new:,} new, {progress.rows_updated:,} updated, "
-                       f"{progress.rows_unchanged:,} unchanged bars{_suspect(progress.suspect)}.")
+            message = _completed_message(progress)
         else:
             message = error or lifecycle.CANCELLED_ON_REQUEST
         progress.event(message, state=ended.status, pipe=pipe)
@@ -227,8 +234,9 @@ class JobRunner:
         elsewhere."""
         if retry_db(lambda: lifecycle.hand_back(self.db, job.id, self.state.name)):
             self.state.count("handed_back")
-            progress.event(f"Handed back by {self.state.name} (shutting down); resumes at chunk "
-                           f"{progress.done + 1} of {progress.total}.", state=JobStatus.PENDING)
+            progress.event(N_("Handed back by {name} (shutting down); resumes at chunk {chunk} of {total}.",
+                              name=self.state.name, chunk=progress.done + 1, total=progress.total),
+                           state=JobStatus.PENDING)
             self.ack(entry)
             try:
                 self.jobs.publish(job.id)
@@ -255,14 +263,23 @@ class JobRunner:
 
 def _gave_up(exc: TransientError, retries: int) -> str:
     if isinstance(exc, Unreachable):
-        return str(exc)  # already says what to check; "gave up after 1 retry" adds nothing
-    return f"Gave up after {retries} retr{'y' if retries == 1 else 'ies'}: {exc}"
+        return message_of(exc)  # already says what to check; "gave up after 1 retry" adds nothing
+    return N_plural("Gave up after {n} retry: {error}", "Gave up after {n} retries: {error}", retries,
+                    error=message_of(exc))
 
 
 def _chunk_message(progress: Progress, counts, suspect: int) -> str:
-    return (f"Chunk {progress.done} of {progress.total}: {counts.new:,} new, "
-            f"{counts.updated:,} updated, {counts.unchanged:,} unchanged{_suspect(suspect)}.")
+    numbers = dict(done=progress.done, total=progress.total, new=counts.new, updated=counts.updated,
+                   unchanged=counts.unchanged)
+    if suspect:
+        return N_("Chunk {done} of {total}: {new} new, {updated} updated, {unchanged} unchanged; {suspect}.",
+                  suspect=notes.suspect_text(suspect), **numbers)
+    return N_("Chunk {done} of {total}: {new} new, {updated} updated, {unchanged} unchanged.", **numbers)
 
 
-def _suspect(count: int) -> str:
-    return f"; {notes.suspect_text(count)}" if count else ""
+def _completed_message(progress: Progress) -> str:
+    numbers = dict(new=progress.rows_new, updated=progress.rows_updated, unchanged=progress.rows_unchanged)
+    if progress.suspect:
+        return N_("Completed: {new} new, {updated} updated, {unchanged} unchanged bars; {suspect}.",
+                  suspect=notes.suspect_text(progress.suspect), **numbers)
+    return N_("Completed: {new} new, {updated} updated, {unchanged} unchanged bars.", **numbers)

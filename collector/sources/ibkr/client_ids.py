@@ -12,6 +12,7 @@ import uuid
 import redis as redis_lib
 
 from collector import luascripts
+from collector.i18n import N_
 from collector.sources.base import TransientError
 
 
@@ -49,13 +50,14 @@ class ClientIdClaim:
                 taken = self._redis.set(self._key(client_id), self._token, nx=True,
                                         px=int(self.ttl * 1000))
             except redis_lib.RedisError as exc:
-                raise TransientError(f"Redis is unreachable, so no IB client id can be claimed: {exc}") from exc
+                raise TransientError(N_("Redis is unreachable, so no IB client id can be claimed: {error}",
+                                        error=exc)) from exc
             if taken:
                 self.current = client_id
                 self._start_refresher()
                 return client_id
-        raise TransientError(f"Every IB client id from {self.base} to {self.base + self.span - 1} "
-                             "is in use by other collectors or programs", retry_after=self.ttl)
+        raise TransientError(N_("Every IB client id from {first!s} to {last!s} is in use by other collectors or "
+                                "programs", first=self.base, last=self.base + self.span - 1), retry_after=self.ttl)
 
     def refresh(self) -> None:
         if self._redis is None or self.current is None:

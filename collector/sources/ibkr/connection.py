@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any, Awaitable, Callable
 
+from collector.i18n import N_
 from collector.sources.base import TransientError, Unreachable, WaitReporter, sleeper
 
 from .client_ids import ClientIdClaim
@@ -99,7 +100,7 @@ class IbConnection:
             self.drop()
         delay = self._next_attempt - time.monotonic()
         if delay > 0:
-            report_wait(f"reconnecting to IB Gateway in {math.ceil(delay)} s")
+            report_wait(N_("reconnecting to IB Gateway in {seconds} s", seconds=math.ceil(delay)))
             sleeper(report_wait)(delay)
         ib_mod = import_ib()
         for _ in range(4):  # a client id taken outside mdc costs one quick retry each
@@ -119,8 +120,9 @@ class IbConnection:
                 raise error(unreachable_message(self.host, self.port), retry_after=backoff) from exc
             self._failures, self._next_attempt = 0, 0.0
             return self.ib
-        raise TransientError(f"IB Gateway at {self.host}:{self.port} refused client ids "
-                             f"{sorted(self._refused)} as already in use", retry_after=self.backoff_max)
+        raise TransientError(N_("IB Gateway at {host}:{port!s} refused client ids {ids} as already in use",
+                                host=self.host, port=self.port, ids=", ".join(map(str, sorted(self._refused)))),
+                             retry_after=self.backoff_max)
 
     def run(self, make: Callable[[], Awaitable], timeout: float | None) -> Any:
         """Run the request `make()` returns (built inside the loop, since some ib_insync
@@ -130,8 +132,8 @@ class IbConnection:
             return self._call(self._guarded(make, timeout))
         except (ConnectionError, OSError) as exc:
             self.drop()
-            raise TransientError(f"Lost the connection to IB Gateway at {self.host}:{self.port}; "
-                                 "it will be rebuilt on the next attempt") from exc
+            raise TransientError(N_("Lost the connection to IB Gateway at {host}:{port!s}; it will be rebuilt on "
+                                    "the next attempt", host=self.host, port=self.port)) from exc
         except TransientError:
             self.drop()
             raise
@@ -190,10 +192,12 @@ class IbConnection:
 
     def _on_error(self, req_id, code, text, contract=None) -> None:
         if code in CONNECTIVITY_CODES:
-            self._flag(TransientError(f"IB Gateway lost its connection (error {code}): {text}"))
+            self._flag(TransientError(N_("IB Gateway lost its connection (error {code!s}): {text}", code=code,
+                                         text=text)))
 
     def _on_disconnected(self) -> None:
-        self._flag(TransientError(f"IB Gateway at {self.host}:{self.port} closed the connection"))
+        self._flag(TransientError(N_("IB Gateway at {host}:{port!s} closed the connection", host=self.host,
+                                     port=self.port)))
 
     def _flag(self, error: TransientError) -> None:
         if self._trouble is not None and not self._trouble.done():
@@ -211,7 +215,7 @@ class IbConnection:
             await task
         if trouble is not None and trouble in done:
             raise trouble.result()
-        raise TransientError(f"IB Gateway did not answer within {timeout:g} s")
+        raise TransientError(N_("IB Gateway did not answer within {seconds:g} s", seconds=timeout))
 
     # -- driving the loop from synchronous code -------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+from collector.i18n import N_
 from collector.sources.base import PermanentError, SourceError, TransientError
 
 # How long to stay away after IB itself reported a pacing violation. IB does not say;
@@ -32,8 +33,8 @@ class NoData(Exception):
 
 
 def unreachable_message(host: str, port: int) -> str:
-    return (f"Cannot reach IB Gateway at {host}:{port} from this machine: check that TWS or IB Gateway "
-            "is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT")
+    return N_("Cannot reach IB Gateway at {host}:{port!s} from this machine: check that TWS or IB Gateway "
+              "is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT", host=host, port=port)
 
 
 def is_unreachable(exc: BaseException) -> bool:
@@ -47,28 +48,31 @@ def is_unreachable(exc: BaseException) -> bool:
 def classify(code: int, text: str, symbol: str = "") -> SourceError | NoData:
     """The exception a failed request with this IB error should become."""
     lowered = text.lower()
-    what = f" for {symbol}" if symbol else ""
+    what = N_(" for {symbol}", symbol=symbol) if symbol else ""  # "IB error 321 for AAPL: ..."
+    said = dict(what=what, code=code, text=text)
     if code == 162:
         if "pacing violation" in lowered:
-            return PacingViolation(f"IB reported a pacing violation{what}; waiting before the next request",
+            return PacingViolation(N_("IB reported a pacing violation{what}; waiting before the next request", **said),
                                    retry_after=PACING_VIOLATION_RETRY_S)
         if "returned no data" in lowered or ("no data" in lowered and "hmds" in lowered):
             return NoData(text)
         if "permission" in lowered or "not subscribed" in lowered:
-            return PermanentError(f"No market data permissions{what} on this IB account "
-                                  f"(IB error 162: {text})")
-        return TransientError(f"IB historical data service error{what}: {text}")
+            return PermanentError(N_("No market data permissions{what} on this IB account (IB error 162: {text})",
+                                     **said))
+        return TransientError(N_("IB historical data service error{what}: {text}", **said))
     if code == 200:
-        return PermanentError(f"IB has no security definition for {symbol or 'this contract'}: "
-                              "check the symbol, currency and primary exchange")
+        contract = symbol or N_("this contract")
+        return PermanentError(N_("IB has no security definition for {contract}: check the symbol, currency and "
+                                 "primary exchange", contract=contract))
     if code in (321, 322):
-        return PermanentError(f"IB rejected the request{what} (error {code}): {text}")
+        return PermanentError(N_("IB rejected the request{what} (error {code!s}): {text}", **said))
     if code == 354:
-        return PermanentError(f"No market data subscription{what} on this IB account (IB error 354: {text})")
+        return PermanentError(N_("No market data subscription{what} on this IB account (IB error 354: {text})",
+                                 **said))
     if code == CLIENT_ID_IN_USE:
-        return TransientError(f"IB client id already in use: {text}", retry_after=1.0)
+        return TransientError(N_("IB client id already in use: {text}", **said), retry_after=1.0)
     if code in CONNECTIVITY_CODES:
-        return TransientError(f"IB Gateway lost its connection (error {code}): {text}")
+        return TransientError(N_("IB Gateway lost its connection (error {code!s}): {text}", **said))
     if code == 366:  # "No historical data query found": the query was dropped on IB's side
-        return TransientError(f"IB dropped the historical data query{what}: {text}")
-    return TransientError(f"IB error {code}{what}: {text}")
+        return TransientError(N_("IB dropped the historical data query{what}: {text}", **said))
+    return TransientError(N_("IB error {code!s}{what}: {text}", **said))

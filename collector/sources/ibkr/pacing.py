@@ -18,6 +18,7 @@ from typing import Callable
 import redis as redis_lib
 
 from collector import luascripts
+from collector.i18n import N_
 from collector.sources.base import TransientError, WaitReporter, sleeper
 
 log = logging.getLogger("mdc.ibkr")
@@ -84,7 +85,7 @@ class IbPacer:
             wait = self._try(keys, args)
             if wait <= 0:
                 return waited
-            report_wait(f"waiting for IB pacing, resumes in {math.ceil(wait)} s")
+            report_wait(N_("waiting for IB pacing, resumes in {seconds} s", seconds=math.ceil(wait)))
             sleep(wait + 0.005)  # a hair past the edge, so the slot has surely freed
             waited += wait
 
@@ -104,4 +105,4 @@ class IbPacer:
         try:
             return float(self._script(keys=keys, args=args))
         except redis_lib.RedisError as exc:
-            raise TransientError(f"Redis is unreachable, so IB pacing cannot be checked: {exc}") from exc
+            raise TransientError(N_("Redis is unreachable, so IB pacing cannot be checked: {error}", error=exc)) from exc

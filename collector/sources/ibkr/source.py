@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from collector.calendar import is_us_equity, trading_windows
+from collector.i18n import N_, join_messages
 from collector.parse import YES_NO_HELP, parse_bool
 from collector.settings import Settings
 from collector.sources.base import (
@@ -72,7 +73,7 @@ _EXCHANGE = re.compile(r"[A-Za-z0-9.]{1,20}")
 
 class IbkrSource:
     name = "ibkr"
-    label = "Interactive Brokers"
+    label = N_("Interactive Brokers")
     intervals = tuple(BAR_SIZES)
     # What the web form and curl may pass (webapp/forms.py). rth defaults to true; an
     # unchecked browser checkbox sends nothing, so "all hours" needs rth=false (or 0/off/no).
@@ -103,18 +104,18 @@ class IbkrSource:
         errors: dict[str, str] = {}
         what = str(options.get("what_to_show") or "TRADES").strip().upper()
         if what not in WHAT_TO_SHOW:
-            errors["what_to_show"] = f"must be one of {', '.join(WHAT_TO_SHOW)}"
+            errors["what_to_show"] = N_("must be one of {choices}", choices=", ".join(WHAT_TO_SHOW))
         # Absent or left empty: the default, regular trading hours only.
         rth = parse_bool(options.get("rth"), empty=True)
         if rth is None:
-            errors["rth"] = f"must be {YES_NO_HELP}: regular trading hours only, or all hours"
+            errors["rth"] = N_("must be {yes_no}: regular trading hours only, or all hours", yes_no=YES_NO_HELP)
             rth = True
         currency = str(options.get("currency") or "USD").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
-            errors["currency"] = "must be a 3-letter currency code such as USD or EUR"
+            errors["currency"] = N_("must be a 3-letter currency code such as USD or EUR")
         primary = str(options.get("primary_exchange") or "").strip().upper()
         if primary and not _EXCHANGE.fullmatch(primary):
-            errors["primary_exchange"] = "must be an exchange code such as NASDAQ, NYSE or ARCA"
+            errors["primary_exchange"] = N_("must be an exchange code such as NASDAQ, NYSE or ARCA")
         clean = {"what_to_show": what, "rth": rth, "currency": currency, "primary_exchange": primary}
         return clean, errors
 
@@ -130,23 +131,22 @@ class IbkrSource:
     def validate(self, request: Request) -> dict[str, str]:
         options, errors = self.normalize_options(request.options)
         if not _SYMBOL.fullmatch(request.symbol or ""):
-            errors["symbol"] = ("must be 1-15 letters, digits or dots without spaces "
-                                "(e.g. AAPL or BRK.B)")
+            errors["symbol"] = N_("must be 1-15 letters, digits or dots without spaces (e.g. AAPL or BRK.B)")
         if request.interval not in BAR_SIZES:
-            errors["interval"] = (f"IB has no {describe_interval(request.interval)} bars; "
-                                  f"choose one of {', '.join(BAR_SIZES)}")
+            errors["interval"] = N_("IB has no {interval} bars; choose one of {choices}",
+                                    interval=describe_interval(request.interval), choices=", ".join(BAR_SIZES))
             return errors
         start, end = to_utc(request.start), to_utc(request.end)
         if end <= start:
-            errors["end"] = "must be after the start"
+            errors["end"] = N_("must be after the start")
         seconds = interval_seconds(request.interval)
         oldest = utcnow() - SMALL_BAR_HISTORY
         if seconds <= SMALL_BAR_SECONDS and start < oldest:
-            errors["start"] = (f"IB keeps {describe_interval(request.interval)} bars for the last "
-                               f"6 months only: choose a start after {oldest:%Y-%m-%d}")
+            errors["start"] = N_("IB keeps {interval} bars for the last 6 months only: choose a start after {earliest}",
+                                 interval=describe_interval(request.interval), earliest=f"{oldest:%Y-%m-%d}")
         what = options["what_to_show"]
         if what == "ADJUSTED_LAST" and seconds < 86400:
-            errors["what_to_show"] = "ADJUSTED_LAST is available for daily, weekly or monthly bars only"
+            errors["what_to_show"] = N_("ADJUSTED_LAST is available for daily, weekly or monthly bars only")
         return errors
 
     # -- run time -------------------------------------------------------------------------
@@ -172,7 +172,8 @@ class IbkrSource:
     def fetch(self, request: Request, chunk: Chunk, report_wait: WaitReporter) -> pd.DataFrame:
         options, errors = self.normalize_options(request.options)
         if errors:
-            raise PermanentError("; ".join(f"{k} {v}" for k, v in errors.items()))
+            raise PermanentError(join_messages([N_("{field} {problem}", field=k, problem=v) for k, v in errors.items()],
+                                               "; "))
         bar_size, duration, _ = BAR_SIZES[request.interval]
         what, rth = options["what_to_show"], options["rth"]
         end: datetime | str = to_utc(chunk.end)
@@ -207,7 +208,7 @@ class IbkrSource:
         """The source error for a failed request (ib_insync's RequestError carries IB's code)."""
         code = getattr(exc, "code", None)
         if code is None or not hasattr(exc, "reqId"):
-            return TransientError(f"IB request for {symbol} failed: {exc!r}")
+            return TransientError(N_("IB request for {symbol} failed: {error}", symbol=symbol, error=repr(exc)))
         if code in CONNECTIVITY_CODES:
             self.connection.drop()  # the Gateway lost IB's servers: start afresh next time
         return classify(int(code), str(getattr(exc, "message", exc)), symbol)
@@ -223,14 +224,15 @@ class IbkrSource:
             raise
         except Exception as exc:
             error = self._request_error(exc, key[0])
-            raise (TransientError(f"IB returned no contract for {key[0]}") if isinstance(error, NoData)
-                   else error) from exc
+            raise (TransientError(N_("IB returned no contract for {symbol}", symbol=key[0]))
+                   if isinstance(error, NoData) else error) from exc
         if not details:
-            raise PermanentError(f"IB has no security definition for {key[0]} in {key[1]}")
+            raise PermanentError(N_("IB has no security definition for {symbol} in {currency}", symbol=key[0],
+                                    currency=key[1]))
         if len(details) > 1:
             places = sorted({d.contract.primaryExchange for d in details})
-            raise PermanentError(f"{key[0]} is ambiguous at IB (listed on {', '.join(places)}): "
-                                 "set the primary exchange")
+            raise PermanentError(N_("{symbol} is ambiguous at IB (listed on {places}): set the primary exchange",
+                                    symbol=key[0], places=", ".join(places)))
         contract = details[0].contract
         contract.exchange = "SMART"  # IB answers with a venue; SMART routing is what we asked for
         self._contracts[key] = contract

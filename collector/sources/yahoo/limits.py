@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 
 from collector import luascripts
+from collector.i18n import N_
 from collector.sources.base import TransientError, WaitReporter, sleeper
-from collector.timespec import describe_interval
+from collector.timespec import describe_interval, shown
 
 # Shared vocabulary -> yfinance's interval names.
 YF_INTERVALS: dict[str, str] = {
@@ -46,21 +47,21 @@ SPAN: dict[str, timedelta] = {
 
 # Letters, digits and . - ^ = : MSFT, BRK-B, ^GSPC, EURUSD=X, ES=F, VOD.L
 SYMBOL_RE = re.compile(r"[A-Za-z0-9.\-^=]{1,20}")
-SYMBOL_HELP = ("use 1-20 letters, digits or . - ^ = as Yahoo writes it, "
-               "e.g. MSFT, BRK-B, ^GSPC, EURUSD=X, ES=F")
 
 REPORT_WAIT_AFTER = 1.0  # seconds; shorter waits are not worth a progress message
 
 
 def check_symbol(symbol: str) -> str | None:
     if not SYMBOL_RE.fullmatch(symbol or ""):
-        return f"{symbol!r} is not a Yahoo symbol: {SYMBOL_HELP}"
+        return N_("{symbol!r} is not a Yahoo symbol: use 1-20 letters, digits or . - ^ = as Yahoo writes it, "
+                  "e.g. MSFT, BRK-B, ^GSPC, EURUSD=X, ES=F", symbol=shown(symbol or ""))
     return None
 
 
 def check_interval(interval: str) -> str | None:
     if interval not in YF_INTERVALS:
-        return f"Yahoo does not serve {interval!r} bars; choose one of {', '.join(INTERVALS)}"
+        return N_("Yahoo does not serve {interval!r} bars; choose one of {choices}", interval=shown(interval),
+                  choices=", ".join(INTERVALS))
     return None
 
 
@@ -75,8 +76,8 @@ def check_lookback(interval: str, start: datetime, now: datetime) -> str | None:
     if back is None or start >= now - back - LOOKBACK_GRACE:
         return None
     earliest = (now - back).date().isoformat()
-    return (f"Yahoo keeps {describe_interval(interval)} bars for the last {back.days} days only: "
-            f"choose a start after {earliest}")
+    return N_("Yahoo keeps {interval} bars for the last {days} days only: choose a start after {earliest}",
+              interval=describe_interval(interval), days=back.days, earliest=earliest)
 
 
 def chunk_span(interval: str) -> timedelta:
@@ -107,7 +108,7 @@ class Pacer:
             return 0.0
         delay = self._reserve()
         if delay >= REPORT_WAIT_AFTER and self.report_wait is not None:
-            self.report_wait(f"waiting for Yahoo pacing, resumes in {math.ceil(delay)} s")
+            self.report_wait(N_("waiting for Yahoo pacing, resumes in {seconds} s", seconds=math.ceil(delay)))
         if delay > 0:
             sleeper(self.report_wait)(delay)  # the job's own sleep, which a cancel cuts short
         return delay
@@ -122,4 +123,4 @@ class Pacer:
         try:
             return int(self._script(keys=[self.key], args=[int(self.spacing * 1000)])) / 1000
         except RedisError as exc:
-            raise TransientError(f"Cannot reach Redis to pace Yahoo requests: {exc}.") from exc
+            raise TransientError(N_("Cannot reach Redis to pace Yahoo requests: {error}.", error=exc)) from exc

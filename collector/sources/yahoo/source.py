@@ -20,6 +20,7 @@ from curl_cffi.const import CurlECode
 from curl_cffi.requests import exceptions as http
 from yfinance import exceptions as yfe
 
+from collector.i18n import N_, join_messages
 from collector.parse import YES_NO_HELP, parse_bool
 from collector.settings import Settings
 from collector.sources.base import (
@@ -34,7 +35,7 @@ from collector.sources.base import (
     WaitReporter,
     empty_bars,
 )
-from collector.timespec import is_intraday, to_utc, utcnow
+from collector.timespec import is_intraday, shown, to_utc, utcnow
 
 from .answers import normalise, reported_actions
 from .limits import INTERVALS, LOOKBACK, YF_INTERVALS, Pacer, check_interval, check_lookback, check_symbol, chunk_span
@@ -43,14 +44,14 @@ from .session import YahooSession, configure_yfinance, yfinance_call
 log = logging.getLogger("mdc.yahoo")
 
 _DAY = timedelta(days=1)
-UNREACHABLE = "Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL"
+UNREACHABLE = N_("Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL")
 # curl's codes for "no such host" and "nothing listens there": no answer will come by retrying.
 _UNREACHABLE_CODES = (CurlECode.COULDNT_RESOLVE_HOST, CurlECode.COULDNT_CONNECT, CurlECode.COULDNT_RESOLVE_PROXY)
 
 
 class YahooSource:
     name = "yahoo"
-    label = "Yahoo Finance"
+    label = N_("Yahoo Finance")
     intervals = INTERVALS
     option_names = ("adjusted",)  # what the web form and curl may pass (webapp/forms.py)
 
@@ -80,11 +81,11 @@ class YahooSource:
         errors: dict[str, str] = {}
         for name, value in (options or {}).items():
             if name != "adjusted":
-                errors[name] = f"Yahoo has no option {name!r}; the only one is 'adjusted'"
+                errors[name] = N_("Yahoo has no option {name!r}; the only one is 'adjusted'", name=shown(name))
                 continue
             parsed = parse_bool(value, empty=False)
             if parsed is None:
-                errors[name] = f"must be {YES_NO_HELP}, got {value!r}"
+                errors[name] = N_("must be {yes_no}, got {value!r}", yes_no=YES_NO_HELP, value=shown(str(value)))
             else:
                 clean[name] = parsed
         return clean, errors
@@ -108,7 +109,8 @@ class YahooSource:
         """The chunk's bars, with the splits and dividends Yahoo reported for its range."""
         options, errors = self.normalize_options(request.options)
         if errors:
-            raise PermanentError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+            raise PermanentError(join_messages([N_("{field}: {problem}", field=k, problem=v) for k, v in errors.items()],
+                                               "; "))
         if request.interval not in YF_INTERVALS:
             raise PermanentError(check_interval(request.interval) or request.interval)
         span = self._query_range(request.interval, chunk)
@@ -176,17 +178,18 @@ class YahooSource:
 
     def _translate(self, exc: Exception, symbol: str) -> SourceError | None:
         """A SourceError people understand; None for "no trading in this range"."""
-        no_data = f"Yahoo has no data for {symbol}: the symbol may be wrong or delisted"
-        where = f"Yahoo at {self.settings.yahoo_base_url}" if self.settings.yahoo_base_url else "Yahoo"
+        no_data = N_("Yahoo has no data for {symbol}: the symbol may be wrong or delisted", symbol=symbol)
+        base = self.settings.yahoo_base_url
+        where = N_("Yahoo at {address}", address=base) if base else N_("Yahoo")
         if isinstance(exc, yfe.YFRateLimitError):
-            return TransientError("Yahoo is limiting requests (HTTP 429 Too Many Requests).")
+            return TransientError(N_("Yahoo is limiting requests (HTTP 429 Too Many Requests)."))
         if isinstance(exc, yfe.YFPricesMissingError):
             reason = exc.yahoo_reason
             if reason is None:
                 return None  # a holiday, a weekend, a range before the listing
             if "delisted" in reason.lower() or "no data found" in reason.lower():
                 return PermanentError(no_data)
-            return PermanentError(f"Yahoo refused the request for {symbol}: {reason}")
+            return PermanentError(N_("Yahoo refused the request for {symbol}: {reason}", symbol=symbol, reason=reason))
         if isinstance(exc, yfe.YFTickerMissingError):
             return PermanentError(no_data)
         if isinstance(exc, http.HTTPError):
@@ -194,21 +197,23 @@ class YahooSource:
             if status == 404:
                 return PermanentError(no_data)
             if status in (401, 408, 429) or (status or 0) >= 500:
-                return TransientError(f"{where} answered HTTP {status}.")
-            return PermanentError(f"{where} answered HTTP {status} for {symbol}.")
+                return TransientError(N_("{where} answered HTTP {status!s}.", where=where, status=status))
+            return PermanentError(N_("{where} answered HTTP {status!s} for {symbol}.", where=where, status=status,
+                                     symbol=symbol))
         if isinstance(exc, http.Timeout):
-            return TransientError(f"{where} did not answer within {self.timeout:g} s.")
+            return TransientError(N_("{where} did not answer within {seconds:g} s.", where=where, seconds=self.timeout))
         if getattr(exc, "code", None) in _UNREACHABLE_CODES or isinstance(exc, ConnectionRefusedError):
             return Unreachable(UNREACHABLE)
         if isinstance(exc, (http.RequestException, OSError)):
-            return TransientError(f"Cannot reach {where}: {_sentence(exc)}")
+            return TransientError(N_("Cannot reach {where}: {error}", where=where, error=_sentence(exc)))
         if isinstance(exc, yfe.YFDataException):
-            return TransientError(f"{where} is not answering normally: {_sentence(exc)}")
+            return TransientError(N_("{where} is not answering normally: {error}", where=where, error=_sentence(exc)))
         if isinstance(exc, yfe.YFException):
-            return PermanentError(f"Yahoo: {_sentence(exc)}")
+            return PermanentError(N_("Yahoo: {error}", error=_sentence(exc)))
         if isinstance(exc, json.JSONDecodeError):
-            return TransientError(f"{where} answered with something that is not chart data.")
-        return TransientError(f"Reading Yahoo's answer for {symbol} failed ({type(exc).__name__}: {exc}).")
+            return TransientError(N_("{where} answered with something that is not chart data.", where=where))
+        return TransientError(N_("Reading Yahoo's answer for {symbol} failed ({error}).", symbol=symbol,
+                                 error=f"{type(exc).__name__}: {exc}"))
 
 
 def _chunks(start: datetime, end: datetime, anchor: datetime, span: timedelta) -> list[Chunk]:
