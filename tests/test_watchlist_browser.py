@@ -29,7 +29,7 @@ def test_create_run_now_banner_line_completes_and_every_symbol_is_current(page, 
         assert rows.nth(i).locator("td.current").inner_text().strip() == "Current"
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "watchlist.png"), full_page=True)
-    page.once("dialog", lambda dialog: (dialog.message.startswith("Delete watchlist tech? 0 unfinished job(s)")
+    page.once("dialog", lambda dialog: (dialog.message.startswith("Delete watchlist tech? 0 unfinished jobs")
                                         and dialog.accept()) or dialog.dismiss())
     page.get_by_role("button", name="Delete").click()
     page.get_by_text("Watchlist tech deleted: 0 waiting jobs cancelled").wait_for()

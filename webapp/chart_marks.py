@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import numpy as np
+from flask_babel import gettext
 from markupsafe import escape
 
 from collector import CHECK_LABELS, flag_names
 
 from .chart_svg import TOP, Layer, Layout
 from .charts import ChartData
+from .filters import thousands
+from .i18n import translated
 
 SHOWN_PER_SLOT = 5  # times named in one marker's tooltip
 
@@ -46,7 +49,8 @@ def _describe(marks: list[tuple[int, int]]) -> str:
     lines = []
     for ts, flags in marks[:SHOWN_PER_SLOT]:
         when = datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"{when}: {', '.join(CHECK_LABELS[name][0] for name in flag_names(flags))}")
+        checks = ", ".join(translated(CHECK_LABELS[name][0]) for name in flag_names(flags))
+        lines.append(gettext("%(when)s: %(checks)s", when=when, checks=checks))
     if len(marks) > SHOWN_PER_SLOT:
-        lines.append(f"… and {len(marks) - SHOWN_PER_SLOT} more")
+        lines.append(gettext("… and %(more)s more", more=thousands(len(marks) - SHOWN_PER_SLOT)))
     return "\n".join(lines)

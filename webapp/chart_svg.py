@@ -15,9 +15,14 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 import numpy as np
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from flask_babel import gettext, ngettext, pgettext
 from markupsafe import Markup, escape
 
 from .charts import ChartData
+from .filters import thousands
+from .i18n import formatted, reader_locale
 
 WIDTH, HEIGHT = 960, 400  # the viewBox; the SVG stretches to the page's width
 LEFT, RIGHT, TOP, BOTTOM = 6, 70, 10, 26  # room for the labels drawn over it in HTML
@@ -68,13 +73,14 @@ def layout_for(data: ChartData) -> Layout:
 def render(data: ChartData, label: str, decimals: int, *, zoom_url: str = "",
            layers: Iterable[Layer] = ()) -> Markup:
     """The chart as HTML: the SVG, its axis labels and the readout's data."""
-    title = escape(f"{label}: {describe(data)}")
+    title = escape(gettext("%(series)s: %(description)s", series=label, description=describe(data)))
     head = (f'<svg class="chart price" viewBox="0 0 {WIDTH} {HEIGHT}" preserveAspectRatio="none" role="img" '
             f'aria-label="{title}" data-mode="{data.mode}" data-bars="{data.bars}" xmlns="http://www.w3.org/2000/svg">'
             f"<title>{title}</title>")
     if data.mode == "empty":
         return Markup(f'<div class="price-chart">{head}</svg><div class="chart-labels" aria-hidden="true">'
-                      '<span class="x" style="left:50%;bottom:50%">No bars in this range</span></div></div>')
+                      f'<span class="x" style="left:50%;bottom:50%">{escape(gettext("No bars in this range"))}</span>'
+                      '</div></div>')
     layout = layout_for(data)
     y_ticks = _y_ticks(layout)
     drawn = [_grid(layout, y_ticks), _session_breaks(layout, data), _volume(layout, data), _prices(layout, data)]
@@ -162,7 +168,8 @@ def _y_ticks(layout: Layout) -> list[tuple[float, str]]:
     digits = max(0, -int(math.floor(math.log10(step)))) if step < 1 else 0
     ticks, value = [], math.ceil(layout.low / step) * step
     while value <= layout.high:
-        ticks.append((float(layout.y(value)), f"{value:,.{digits}f}"))
+        ticks.append((float(layout.y(value)), format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""),
+                                                             locale=reader_locale())))
         value += step
     return ticks
 
@@ -170,11 +177,12 @@ def _y_ticks(layout: Layout) -> list[tuple[float, str]]:
 def _x_ticks(data: ChartData, count: int = 6) -> list[tuple[int, str]]:
     """Up to `count` slots to label, evenly spread, each label different from the one before."""
     span = int(data.last[-1] - data.ts[0]) + data.step
-    fmt = ("%Y" if span > 3 * 365 * 86400 else "%b %Y" if span > 120 * 86400 else "%d %b" if span > 4 * 86400
-           else "%d %b %H:%M" if span > 86400 else "%H:%M")
+    pattern = ("yyyy" if span > 3 * 365 * 86400 else "MMM yyyy" if span > 120 * 86400 else "d MMM" if span > 4 * 86400
+               else "d MMM HH:mm" if span > 86400 else "HH:mm")
     seen, ticks = set(), []
     for index in sorted({round(i * (data.slots - 1) / (count - 1)) for i in range(count)}):
-        text = datetime.fromtimestamp(int(data.ts[index]), timezone.utc).strftime(fmt)
+        moment = datetime.fromtimestamp(int(data.ts[index]), timezone.utc)
+        text = formatted(format_datetime(moment, pattern, tzinfo=timezone.utc, locale=reader_locale()))
         if text not in seen:
             seen.add(text)
             ticks.append((index, text))
@@ -189,8 +197,8 @@ def _labels(layout: Layout, data: ChartData, y_ticks: list[tuple[float, str]]) -
         edge = " first" if n == 0 else " last" if n == len(ticks) - 1 and n else ""
         minor = " minor" if 0 < n < len(ticks) - 1 and n % 2 else ""
         left = (float(layout.x(index)) if not edge else LEFT if n == 0 else WIDTH - RIGHT) / WIDTH * 100
-        out.append(f'<span class="x{edge}{minor}" style="left:{left:.2f}%">{escape(text)} UTC</span>'
-                   if n == 0 else f'<span class="x{edge}{minor}" style="left:{left:.2f}%">{escape(text)}</span>')
+        shown = f'{escape(text)} <span translate="no">UTC</span>' if n == 0 else escape(text)
+        out.append(f'<span class="x{edge}{minor}" style="left:{left:.2f}%">{shown}</span>')
     return f'<div class="chart-labels" aria-hidden="true">{"".join(out)}</div>'
 
 
@@ -203,7 +211,15 @@ def _figures(data: ChartData, decimals: int, zoom_url: str) -> dict:
             "h": nums(data.high, decimals), "l": nums(data.low, decimals), "c": nums(data.close, decimals),
             "lo": nums(data.close_min, decimals), "hi": nums(data.close_max, decimals),
             "v": nums(data.volume, 0), "n": data.count.tolist(), "d": decimals, "step": data.step,
-            "left": LEFT / WIDTH, "right": (WIDTH - RIGHT) / WIDTH, "url": zoom_url}
+            "left": LEFT / WIDTH, "right": (WIDTH - RIGHT) / WIDTH, "url": zoom_url, "words": readout_words(),
+            "locale": str(reader_locale()).replace("_", "-")}
+
+
+def readout_words() -> dict[str, str]:
+    """What the crosshair's readout (chart.js) writes beside the figures, in the page's language."""
+    return {"o": pgettext("open price, one letter", "O"), "h": pgettext("high price, one letter", "H"),
+            "l": pgettext("low price, one letter", "L"), "c": pgettext("close price, one letter", "C"),
+            "vol": pgettext("volume, short", "Vol"), "bars": gettext("bars"), "close": gettext("close")}
 
 
 def _nice_step(raw: float) -> float:
@@ -217,8 +233,11 @@ def _nice_step(raw: float) -> float:
 
 def describe(data: ChartData) -> str:
     if data.mode == "empty":
-        return "no bars"
-    kind = {"candles": "candlesticks", "line": "close", "envelope": "close, downsampled"}[data.mode]
+        return gettext("no bars")
+    kind = {"candles": gettext("candlesticks"), "line": gettext("close"),
+            "envelope": gettext("close, downsampled")}[data.mode]
     first = datetime.fromtimestamp(data.start, timezone.utc).strftime("%Y-%m-%d %H:%M")
     last = datetime.fromtimestamp(data.end, timezone.utc).strftime("%Y-%m-%d %H:%M")
-    return f"{data.bars:,} bars, {kind}, {first} to {last} UTC, with volume"
+    return ngettext("%(bars)s bar, %(kind)s, %(first)s to %(last)s UTC, with volume",
+                    "%(bars)s bars, %(kind)s, %(first)s to %(last)s UTC, with volume", data.bars,
+                    bars=thousands(data.bars), kind=kind, first=first, last=last)

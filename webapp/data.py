@@ -11,10 +11,23 @@ from datetime import datetime, timezone
 import numpy as np
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import SORTS, SOURCES, Series, interval_seconds, is_intraday, resample_targets, source_label, upper_ascii
+from collector import (
+    N_,
+    SORTS,
+    SOURCES,
+    Series,
+    interval_seconds,
+    is_intraday,
+    resample_targets,
+    shown,
+    source_label,
+    upper_ascii,
+)
 
 from . import chart_marks, chart_svg, charts, exports, services
 from .errors import wants_json
+from .i18n import translated
+from .jobs_bulk import unknown_source
 from .params import page_arg, range_args, transform_args
 from .series_args import SERIES, IntervalConverter, find_series, job_series_url, series_url
 from .series_json import action_dict, gaps_dict, quality_dict, series_dict
@@ -27,6 +40,9 @@ HOUR, DAY = 3600, 86400
 # Chart range presets (seconds back from the last bar); a preset shows where it spans 2 bars or more.
 RANGES = {"1h": HOUR, "4h": 4 * HOUR, "1d": DAY, "1w": 7 * DAY, "1m": 30 * DAY, "3m": 91 * DAY, "1y": 365 * DAY,
           "5y": 1826 * DAY, "all": None}
+# How the range buttons read (French: 1J, 1S, 1A, Tout).
+RANGE_LABELS = {"1h": N_("1H"), "4h": N_("4H"), "1d": N_("1D"), "1w": N_("1W"), "1m": N_("1M"), "3m": N_("3M"),
+                "1y": N_("1Y"), "5y": N_("5Y"), "all": N_("All")}
 
 
 @bp.record_once
@@ -45,9 +61,9 @@ def index():
     sort = request.args.get("sort") or "symbol"
     descending = request.args.get("dir") == "desc"
     if source and source not in SOURCES:
-        abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
+        abort(422, unknown_source(source))
     if sort not in SORTS:
-        abort(422, f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
+        abort(422, N_("Unknown sort {sort!r}: use one of {choices}.", sort=shown(sort), choices=", ".join(SORTS)))
     store = services.get().series
     found = store.list(symbol=symbol or None, source=source or None, sort=sort, descending=descending,
                        page=page_arg(), per_page=SERIES_PER_PAGE)
@@ -87,7 +103,8 @@ def series(source: str, symbol: str, interval: str):
     page = page_arg()
     range_args()  # bad dates are a 422 whatever the answer's format
     if request.args.get("range", "all") not in RANGES:
-        abort(422, f"Unknown range {request.args['range']!r}: use one of {', '.join(RANGES)}, or start and end.")
+        abort(422, N_("Unknown range {range!r}: use one of {choices}, or start and end.",
+                      range=shown(request.args["range"]), choices=", ".join(RANGES)))
     target = request.headers.get("HX-Target") if request.htmx else None
     if wants_json():
         report = svc.series.quality(s)
@@ -150,12 +167,13 @@ def chart_context(s: Series, decimals: int) -> dict:
     hi = end if end is not None else (s.last_ts or 0) + step
     store = services.get().series
     data = charts.load(store, s.id, s.interval, lo, hi)
-    label = f"{s.symbol} {s.interval} {s.kind} ({source_label(s.source)})"
+    label = f"{s.symbol} {s.interval} {s.kind} ({translated(source_label(s.source))})"
     presets = [name for name, back in RANGES.items() if back is None or back >= 2 * step]
     marks = store.suspect_marks(s.id, data.start, data.end) if data.mode != "empty" else []
     layers = [chart_marks.quality_layer(marks)] if marks else []
     return {"chart": chart_svg.render(data, label, decimals, zoom_url=series_url(s), layers=layers),
-            "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": presets, "decimals": decimals, "candles_up_to": charts.CANDLES_UP_TO,
+            "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": presets, "decimals": decimals,
+            "candles_up_to": charts.CANDLES_UP_TO, "range_labels": RANGE_LABELS,
             "start_text": _input_time(start if chosen == "custom" else None),
             "end_text": _input_time(end if chosen == "custom" else None), "intraday": is_intraday(s.interval)}
 

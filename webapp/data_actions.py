@@ -3,12 +3,13 @@ history), fill its gaps, delete it (after a page that says how many bars will go
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 
-from collector import AlreadyCurrent, SeriesBusy, ValidationError
+from collector import N_, AlreadyCurrent, N_plural, SeriesBusy, ValidationError, join_messages, message_of
 
 from . import services
 from .errors import wants_json
+from .i18n import flash_message
 from .serialize import job_to_dict
 from .series_args import SERIES, find_series, series_url
 
@@ -26,14 +27,13 @@ def update(source: str, symbol: str, interval: str):
         message = exc.errors["series"]
         if wants_json():
             return {"current": True, "created": False, "message": message}
-        flash(message, "ok")
+        flash_message(message, "ok")
         return redirect(series_url(s), code=303)
     except ValidationError as exc:
         return _refused(exc)
     if wants_json():
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
-    verb = "queued" if result.created else f"already {result.job.status.lower()}"
-    flash(f"Job #{result.job.id} ({s.symbol}, from the last stored bar to now) {verb}.", "ok" if result.queued else "warn")
+    flash_message(_submitted(result, N_("from the last stored bar to now")), "ok" if result.queued else "warn")
     return redirect(series_url(s), code=303)
 
 
@@ -48,8 +48,7 @@ def recollect(source: str, symbol: str, interval: str):
         return _refused(exc)
     if wants_json():
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
-    verb = "queued" if result.created else f"already {result.job.status.lower()}"
-    flash(f"Job #{result.job.id} ({s.symbol}, the whole series again) {verb}.", "ok" if result.queued else "warn")
+    flash_message(_submitted(result, N_("the whole series again")), "ok" if result.queued else "warn")
     return redirect(series_url(s), code=303)
 
 
@@ -68,11 +67,12 @@ def fill(source: str, symbol: str, interval: str):
         return payload, (201 if results else 422 if problems else 200)
     if results:
         ids = ", ".join(f"#{r.job.id}" for r in results)
-        flash(f"{len(results)} job{'s' if len(results) != 1 else ''} submitted to fill the gaps: {ids}.", "ok")
+        flash_message(N_plural("{n} job submitted to fill the gaps: {ids}.", "{n} jobs submitted to fill the gaps: {ids}.",
+                               len(results), ids=ids), "ok")
     elif not problems:
-        flash("No gaps to fill.", "ok")
+        flash_message(N_("No gaps to fill."), "ok")
     for where, message in problems.items():
-        flash(f"Not submitted for {where}: {message}", "warn")
+        flash_message(N_("Not submitted for {where}: {problem}", where=where, problem=message), "warn")
     return redirect(series_url(s), code=303)
 
 
@@ -93,17 +93,29 @@ def delete(source: str, symbol: str, interval: str):
         removed = svc.series.delete(s)
     except SeriesBusy as exc:
         if wants_json():
-            return {"error": "Conflict", "message": str(exc),
+            return {"error": "Conflict", "message": message_of(exc),
                     "jobs": [{"id": j.id, "url": url_for("jobs.detail", job_id=j.id), "status": j.status}
                              for j in exc.jobs]}, 409
         return render_template("data/delete.html", s=s, bars=svc.series.count(s.id), busy=exc.jobs), 409
     if wants_json():
         return {"deleted": True, "bars": removed}
-    flash(f"Deleted {s.symbol} {s.interval} {s.kind} ({s.source}): {removed:,} bars removed.", "ok")
+    flash_message(N_plural("Deleted {series}: {n} bar removed.", "Deleted {series}: {n} bars removed.", removed,
+                           series=f"{s.symbol} {s.interval} {s.kind} ({s.source})"), "ok")
     return redirect(url_for("data.index"), code=303)
 
 
 def _refused(exc: ValidationError):
     if wants_json():
         return {"errors": exc.errors}, 422
-    abort(422, " ".join(exc.errors.values()))
+    abort(422, join_messages(exc.errors.values()))
+
+
+def _submitted(result, what: str) -> str:
+    """'Job #12 (AAPL, from the last stored bar to now) queued.'"""
+    job = result.job
+    said = dict(id=job.id, symbol=job.symbol, what=what)
+    if result.created:
+        return N_("Job #{id!s} ({symbol}, {what}) queued.", **said)
+    if job.status == "RUNNING":
+        return N_("Job #{id!s} ({symbol}, {what}) already running.", **said)
+    return N_("Job #{id!s} ({symbol}, {what}) already pending.", **said)

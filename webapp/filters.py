@@ -9,17 +9,19 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton, get_datetime_format
+from babel.dates import format_date, format_datetime, format_skeleton, get_datetime_format
 from babel.lists import format_list
-from babel.numbers import format_decimal, get_group_symbol
+from babel.numbers import format_decimal, format_percent, get_group_symbol
 from babel.units import format_unit
 from flask import Flask
 from flask_babel import gettext, pgettext
+from markupsafe import Markup
 
 from collector import source_label
 
-from .i18n import reader_locale
+from .i18n import formatted, reader_locale, translated
 
 UTC = timezone.utc
 MISSING = "–"
@@ -77,7 +79,7 @@ def duration(seconds) -> str:
     else:
         parts = [(days, "day"), (hours, "hour")]
     shown = tuple(_unit(amount, unit) for amount, unit in parts if amount) or (_unit(0, parts[0][1]),)
-    return _joined(shown, reader_locale())
+    return formatted(_joined(shown, reader_locale()))
 
 
 @lru_cache(maxsize=4096)
@@ -101,7 +103,7 @@ def since(when: datetime | None, now: datetime | None = None) -> str:
     """How long ago, without the words around it ('waiting 3 min')."""
     if when is None:
         return MISSING
-    return age(((now or datetime.now(UTC)) - when).total_seconds())
+    return formatted(age(((now or datetime.now(UTC)) - when).total_seconds()))
 
 
 def ago(when: datetime | None, now: datetime | None = None) -> str:
@@ -137,7 +139,7 @@ def _from_epoch(epoch) -> datetime | None:
 
 def exact(when: datetime | None) -> str:
     """Date and time to the second, for tooltips."""
-    return _datetime(when, seconds=True) if when else ""
+    return formatted(_datetime(when, seconds=True)) if when else ""
 
 
 def iso(when: datetime | None) -> str:
@@ -159,8 +161,8 @@ def day(when: datetime | None) -> str:
         return MISSING
     when = when.astimezone(UTC) if when.tzinfo else when
     if _at_midnight(when):
-        return format_date(when, "medium", locale=reader_locale())
-    return _datetime(when, seconds=False)
+        return formatted(format_date(when, "medium", locale=reader_locale()))
+    return formatted(_datetime(when, seconds=False))
 
 
 def utc(epoch) -> str:
@@ -168,7 +170,8 @@ def utc(epoch) -> str:
     when = _from_epoch(epoch) if epoch is not None else None
     if when is None:
         return MISSING
-    return format_date(when, "medium", locale=reader_locale()) if _at_midnight(when) else _datetime(when, seconds=True)
+    return formatted(format_date(when, "medium", locale=reader_locale()) if _at_midnight(when)
+                     else _datetime(when, seconds=True))
 
 
 def iso_date(epoch) -> str:
@@ -180,7 +183,7 @@ def iso_date(epoch) -> str:
 def clock(epoch) -> str:
     """Epoch seconds -> '14:03:07' UTC, for event logs."""
     when = _from_epoch(epoch)
-    return format_skeleton("Hms", when, tzinfo=UTC, locale=reader_locale()) if when else ""
+    return formatted(format_skeleton("Hms", when, tzinfo=UTC, locale=reader_locale())) if when else ""
 
 
 def epoch_ago(epoch) -> str:
@@ -212,6 +215,11 @@ def epoch_iso(epoch) -> str:
     return iso(when) if when else ""
 
 
+def percentage(fraction) -> str:
+    """0.953 -> '95.3%' / '95,3 %' in the reader's convention."""
+    return format_percent(fraction, format="#,##0.0%", locale=reader_locale())
+
+
 def percent(done, total) -> int:
     try:
         return max(0, min(100, int(100 * int(done) / int(total)))) if int(total) else 0
@@ -221,15 +229,41 @@ def percent(done, total) -> int:
 
 def status_label(status: str) -> str:
     """A job state as people read it (the API keeps PENDING, RUNNING...): En attente, En cours,
-    Terminé, Échoué, Annulé. A context keeps them apart from the Jobs tabs' words."""
+    Terminé, Échoué, Annulé; and a watchlist run's WAITING and SKIPPED. A context keeps them
+    apart from the Jobs tabs' words."""
     labels = {
         "PENDING": pgettext("job state", "Pending"),
         "RUNNING": pgettext("job state", "Running"),
         "COMPLETED": pgettext("job state", "Completed"),
         "FAILED": pgettext("job state", "Failed"),
         "CANCELLED": pgettext("job state", "Cancelled"),
+        "WAITING": pgettext("job state", "Waiting"),
+        "SKIPPED": pgettext("job state", "Skipped"),
     }
     return labels.get(str(status).upper(), str(status).title())
+
+
+def as_data(value) -> Markup:
+    """Data that is no language (a ticker, an interval, a host name): marked so that nothing,
+    not a translation tool nor the pseudo-language check, takes it for words to translate."""
+    return Markup('<span translate="no">{}</span>').format(value)
+
+
+def zoned(when: datetime | None, zone: str) -> str:
+    """'ven. 27/11/2026 13:30 America/New_York': a moment in a schedule's own time zone."""
+    if when is None:
+        return MISSING
+    moment = when.astimezone(ZoneInfo(zone))
+    weekday = format_datetime(moment, "EEE", locale=reader_locale())
+    day_text = format_date(moment, "short", locale=reader_locale())
+    clock_text = format_skeleton("Hm", moment, locale=reader_locale())
+    return formatted(f"{weekday} {day_text} {clock_text} {zone}")
+
+
+def source_name(name: str) -> str:
+    """'Yahoo Finance', 'Simulated' / 'Simulé': a source as people read it, in their language now
+    (so it can go into a translated sentence)."""
+    return translated(source_label(name))
 
 
 def run_badge(status: str) -> str:
@@ -241,6 +275,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         thousands=thousands, price=price, duration=duration, ago=ago, since=since, exact=exact, day=day,
         utc=utc, iso_date=iso_date, clock=clock, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
-        elapsed=elapsed, eta=eta, source_label=source_label, status_label=status_label, iso=iso, stamp=stamp,
-        epoch_iso=epoch_iso, run_badge=run_badge)
+        elapsed=elapsed, eta=eta, source_label=source_name, status_label=status_label, iso=iso, stamp=stamp,
+        epoch_iso=epoch_iso, run_badge=run_badge, as_data=as_data, zoned=zoned, percentage=percentage)
     app.jinja_env.globals.update(percent=percent, now_epoch=time.time)

@@ -7,17 +7,23 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from collector import PERIODS, SOURCES
+from collector import N_, PERIODS, SOURCES
 
 from . import services
 
 STANDARD_FIELDS = ("symbol", "source", "interval", "period", "start", "end")
 DEFAULTS = {"source": "sim", "period": "1mo", "interval": "1d"}
 SOURCE_NOTES = {
-    "yahoo": "Yahoo keeps 1-minute bars for 30 days, 2–90-minute bars for 60 days, hourly bars for 730 days, "
-             "daily and longer for the whole history.",
-    "ibkr": "Needs TWS or IB Gateway with the API enabled. IB keeps bars of 30 seconds or less for 6 months.",
-    "sim": "Simulated prices, generated offline: for trying mdc out. Not market data.",
+    "yahoo": N_("Yahoo keeps 1-minute bars for 30 days, 2–90-minute bars for 60 days, hourly bars for 730 days, "
+                "daily and longer for the whole history."),
+    "ibkr": N_("Needs TWS or IB Gateway with the API enabled. IB keeps bars of 30 seconds or less for 6 months."),
+    "sim": N_("Simulated prices, generated offline: for trying mdc out. Not market data."),
+}
+# How the form names the fields whose problems it lists under the source's options.
+FIELD_LABELS = {
+    "adjusted": N_("Adjusted prices"), "what_to_show": N_("Data type"), "rth": N_("Hours"),
+    "currency": N_("Currency"), "primary_exchange": N_("Primary exchange"), "delay": N_("Pause per chunk"),
+    "kind": N_("Prices"), "fail": N_("Simulated failure"), "bars": N_("Bars"), "jobs": N_("Jobs"),
 }
 
 
@@ -46,5 +52,5 @@ def form_context(values: dict, errors: dict, *, submitted=None, notes=None) -> d
     return {"values": values, "errors": errors, "sources": SOURCES, "periods": PERIODS,
             "intervals": tuple(sources.get(source).intervals), "choices": sources.option_choices(source),
             "note": SOURCE_NOTES.get(source, ""), "submitted_jobs": submitted or [], "notes": notes or [],
-            "hint": None,
+            "hint": None, "field_labels": FIELD_LABELS,
             "standard_fields": STANDARD_FIELDS}

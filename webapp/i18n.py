@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from babel import Locale
 from babel.numbers import format_decimal
 from babel.support import NullTranslations
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, flash, g, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, Domain, get_locale, get_translations
 
@@ -78,6 +78,28 @@ def localize(value: Any) -> Any:
 
 def _finalize(value: Any) -> Any:
     return translate(value) if isinstance(value, Message) else value
+
+
+def translated(value: Any) -> Any:
+    """The `tr` filter: a Message in the reader's language now, before another filter works on
+    its text (`job.error_message|tr|truncate(70)`); anything else as it is."""
+    return translate(value) if isinstance(value, Message) else value
+
+
+def flash_message(message: str, category: str = "ok") -> None:
+    """Flash a message in the reader's language (the session keeps text, not a Message)."""
+    flash(translated(message), category)
+
+
+def pseudo() -> bool:
+    """True in the tests' pseudo-language, where texts Babel formats are marked as translated."""
+    return g.get("mdc_lang") == PSEUDO
+
+
+def formatted(text: str) -> str:
+    """A text Babel wrote in the reader's language (a date, a duration): in the pseudo-language it
+    is wrapped like a translated string, so the check does not take it for a forgotten one."""
+    return f"⟦{text}⟧" if g.get("mdc_lang") == PSEUDO else text
 
 
 class LocalizedJSONProvider(DefaultJSONProvider):
@@ -148,6 +170,8 @@ def init_app(app: Flask) -> None:
     app.json = LocalizedJSONProvider(app)
     app.json.sort_keys = sort_keys
     app.jinja_env.finalize = _finalize
+    app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks read as one line (babel.cfg too)
+    app.jinja_env.filters["tr"] = translated
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links)
     app.before_request(_before_request)
     app.after_request(_remember)

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
-from collector import MAX_CLEANUP_DAYS, TABS, ValidationError, parse_bool, parse_whole
+from collector import MAX_CLEANUP_DAYS, N_, TABS, ValidationError, join_messages, parse_bool, parse_whole, shown
 
 from . import services
 from .auth import safe_next
 from .errors import wants_json
 from .forms import form_context, job_fields
+from .i18n import flash_message
+from .jobs import no_job
 from .serialize import job_to_dict
 
 bp = Blueprint("job_actions", __name__)
@@ -41,7 +43,7 @@ def create():
         response.headers["HX-Trigger"] = "jobs-changed"
         return response
     for r in results:
-        flash(_submitted_message(r), "ok" if r.queued else "warn")
+        flash_message(_submitted_message(r), "ok" if r.queued else "warn")
     target = url_for("jobs.detail", job_id=results[0].job.id) if len(results) == 1 else url_for("jobs.index", tab="running")
     return redirect(target, code=303)
 
@@ -53,11 +55,14 @@ def _notes(results) -> list[str]:
 
 def _submitted_message(result) -> str:
     job = result.job
+    said = dict(id=job.id, symbol=job.symbol)
+    if not result.created and job.status == "RUNNING":
+        return N_("Job #{id!s} ({symbol}) is already running: not submitted twice.", **said)
     if not result.created:
-        return f"Job #{job.id} ({job.symbol}) is already {job.status.lower()}: not submitted twice."
+        return N_("Job #{id!s} ({symbol}) is already pending: not submitted twice.", **said)
     if not result.queued:
-        return f"Job #{job.id} ({job.symbol}) saved — it will start when Redis is reachable again."
-    return f"Job #{job.id} ({job.symbol}) queued — follow it in the banner."
+        return N_("Job #{id!s} ({symbol}) saved — it will start when Redis is reachable again.", **said)
+    return N_("Job #{id!s} ({symbol}) queued — follow it in the banner.", **said)
 
 
 @bp.post("/jobs/<int:job_id>/cancel")
@@ -67,13 +72,14 @@ def cancel(job_id: int):
     try:
         job = svc.jobs.cancel(job_id)
     except LookupError:
-        abort(404, f"There is no job #{job_id}.")
+        abort(404, no_job(job_id))
     if wants_json():
         return job_to_dict(job)
     if job.status == "CANCELLED":
-        flash(f"Job #{job_id} cancelled.", "ok")
+        flash_message(N_("Job #{id!s} cancelled.", id=job_id), "ok")
     elif not job.cancel_requested:
-        flash(f"Job #{job_id} had already {job.status.lower().replace('completed', 'finished')}; nothing to cancel.", "warn")
+        flash_message(N_("Job #{id!s} had already finished; nothing to cancel.", id=job_id) if job.status == "COMPLETED"
+                      else N_("Job #{id!s} had already failed; nothing to cancel.", id=job_id), "warn")
     # A running job's page and row say "cancelling…" live, then "Cancelled": no flash that would go stale.
     return redirect(safe_next(request.form.get("next"), url_for("jobs.detail", job_id=job_id)), code=303)
 
@@ -85,14 +91,14 @@ def retry(job_id: int):
     try:
         result = svc.jobs.retry(job_id)
     except LookupError:
-        abort(404, f"There is no job #{job_id}.")
+        abort(404, no_job(job_id))
     except ValidationError as exc:  # too many active jobs
         if wants_json():
             return {"errors": exc.errors}, 422
-        abort(422, " ".join(exc.errors.values()))
+        abort(422, join_messages(exc.errors.values()))
     if wants_json():
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
-    flash(_submitted_message(result), "ok")
+    flash_message(_submitted_message(result), "ok")
     return redirect(url_for("jobs.detail", job_id=result.job.id), code=303)
 
 
@@ -101,7 +107,7 @@ def dismiss(job_id: int):
     """A failure seen: off the banner and the navigation's count (it stays in the Failed tab)."""
     svc = services.get()
     if svc.jobs.get(job_id) is None:
-        abort(404, f"There is no job #{job_id}.")
+        abort(404, no_job(job_id))
     return _dismissed(svc.jobs.dismiss([job_id]))
 
 
@@ -130,8 +136,8 @@ def cleanup():
     days = parse_whole(raw) if raw else None
     try:
         if raw and days is None:
-            raise ValidationError({"days": f"Days must be a whole number from 1 to {MAX_CLEANUP_DAYS:,} "
-                                           f"(or 0 with confirm=yes); got {raw[:20]!r}."})
+            raise ValidationError({"days": N_("Days must be a whole number from 1 to {most} (or 0 with "
+                                              "confirm=yes); got {got!r}.", most=MAX_CLEANUP_DAYS, got=shown(raw, 20))})
         result = svc.jobs.cleanup(days, confirm=parse_bool(request.form.get("confirm")) is True)
     except ValidationError as exc:
         if wants_json():
@@ -144,7 +150,7 @@ def cleanup():
         return {"jobs_removed": result.jobs_removed, "event_streams_removed": result.event_streams_removed,
                 "queue_entries_trimmed": result.queue_entries_trimmed, "days": result.days,
                 "message": result.summary()}
-    flash(result.summary(), "ok")
+    flash_message(result.summary(), "ok")
     return redirect(url_for("jobs.index", tab=_tab(request.form.get("tab"))), code=303)
 
 

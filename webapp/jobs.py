@@ -8,7 +8,7 @@ import re
 import redis
 from flask import Blueprint, abort, make_response, render_template, request
 
-from collector import JOB_SORTS, SOURCES, TABS, parse_whole
+from collector import JOB_SORTS, N_, SOURCES, TABS, parse_whole, shown
 
 from . import services
 from .errors import wants_json
@@ -28,13 +28,13 @@ def index():
     svc = services.get()
     tab = request.args.get("tab", "running")
     if tab not in TABS:
-        abort(422, f"Unknown tab {tab!r}: use one of {', '.join(TABS)}.")
+        abort(422, N_("Unknown tab {tab!r}: use one of {choices}.", tab=shown(tab), choices=", ".join(TABS)))
     page = page_arg()
     where = job_filter(request.args)
     symbol, source, run_id = where.symbol, where.source, where.run_id
     sort = request.args.get("sort") or None
     if sort is not None and sort not in JOB_SORTS:
-        abort(422, f"Unknown sort {sort!r}: use one of {', '.join(JOB_SORTS)}.")
+        abort(422, N_("Unknown sort {sort!r}: use one of {choices}.", sort=shown(sort), choices=", ".join(JOB_SORTS)))
     descending = request.args.get("dir", "desc") != "asc"
     result = svc.jobs.list(tab, page=page, per_page=PER_PAGE, symbol=symbol, source=source, run_id=run_id,
                            sort=sort, descending=descending)
@@ -53,6 +53,10 @@ def index():
     return response
 
 
+def no_job(job_id: int) -> str:
+    return N_("There is no job #{id!s}.", id=job_id)
+
+
 def _last_events(job_ids: list[int]) -> dict[int, dict]:
     try:
         return services.get().queue.last_events(job_ids)
@@ -66,7 +70,7 @@ def detail(job_id: int):
     svc = services.get()
     job = svc.jobs.get(job_id)
     if job is None:
-        abort(404, f"There is no job #{job_id}.")
+        abort(404, no_job(job_id))
     try:
         events = svc.queue.events(job_id)
     except redis.RedisError:
@@ -88,10 +92,10 @@ def live(job_id: int):
     svc = services.get()
     job = svc.jobs.get(job_id)
     if job is None:
-        abort(404, f"There is no job #{job_id}.")
+        abort(404, no_job(job_id))
     after = request.args.get("after") or None
     if after is not None and not _EVENT_ID.fullmatch(after):
-        abort(422, "after must be an event id such as 1732412345678-0.")
+        abort(422, N_("after must be an event id such as 1732412345678-0."))
     try:
         new_events = svc.queue.events(job_id, after=after)
     except redis.RedisError:
@@ -110,7 +114,7 @@ def summary():
     parts = [part for part in request.args.get("ids", "").split(",") if part.strip()]
     ids = [n for n in map(parse_whole, parts) if n is not None and 1 <= n <= MAX_ID]  # ASCII digits only
     if not ids or len(ids) > 50 or len(ids) != len(parts):
-        abort(422, "ids must be 1 to 50 job numbers separated by commas, such as 10,11,12.")
+        abort(422, N_("ids must be 1 to 50 job numbers separated by commas, such as 10,11,12."))
     jobs = services.get().jobs.many(ids)
     response = make_response(render_template("collect/_submitted.html", submitted_jobs=jobs, notes=[]))
     response.headers["Cache-Control"] = "no-store"

@@ -4,17 +4,22 @@ confirmation that states the count; curl posts the same fields."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 
-from collector import SOURCES, JobFilter, parse_whole, upper_ascii
+from collector import N_, SOURCES, JobFilter, N_plural, parse_whole, shown, upper_ascii
 
 from . import services
 from .auth import safe_next
 from .errors import wants_json
+from .i18n import flash_message
 from .params import MAX_ID
 from .serialize import job_to_dict
 
 bp = Blueprint("jobs_bulk", __name__)
+
+
+def unknown_source(source: str) -> str:
+    return N_("Unknown source {source!r}: use one of {choices}.", source=shown(source), choices=", ".join(SOURCES))
 
 
 def job_filter(values) -> JobFilter:
@@ -22,13 +27,13 @@ def job_filter(values) -> JobFilter:
     symbol = upper_ascii((values.get("symbol") or "").strip()) or None
     source = (values.get("source") or "").strip().lower() or None
     if source and source not in SOURCES:
-        abort(422, f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
+        abort(422, unknown_source(source))
     raw_run = (values.get("run") or "").strip()
     run_id = parse_whole(raw_run) if raw_run else None
     if raw_run and (run_id is None or not 1 <= run_id <= MAX_ID):
-        abort(422, f"run must be a run number such as 12; got {raw_run[:20]!r}.")
+        abort(422, N_("run must be a run number such as 12; got {got!r}.", got=shown(raw_run, 20)))
     if symbol and len(symbol) > 32:
-        abort(422, "A ticker symbol has at most 32 characters.")
+        abort(422, N_("A ticker symbol has at most 32 characters."))
     return JobFilter(symbol=symbol, source=source, run_id=run_id)
 
 
@@ -40,12 +45,14 @@ def retry():
     if wants_json():
         return {"retried": len(created), "already_active": len(results) - len(created),
                 "jobs": [job_to_dict(r.job) for r in created]}, 201 if created else 200
-    if results:
-        flash(f"{len(created):,} failed job{'s' * (len(created) != 1)} submitted again"
-              + (f"; {len(results) - len(created):,} were already running again." if len(created) < len(results) else "."),
-              "ok")
+    if results and len(created) < len(results):
+        flash_message(N_plural("{n} failed job submitted again; {again} were already running again.",
+                               "{n} failed jobs submitted again; {again} were already running again.", len(created),
+                               again=len(results) - len(created)), "ok")
+    elif results:
+        flash_message(N_plural("{n} failed job submitted again.", "{n} failed jobs submitted again.", len(created)), "ok")
     else:
-        flash("No failed jobs match these filters.", "warn")
+        flash_message(N_("No failed jobs match these filters."), "warn")
     return redirect(safe_next(request.form.get("next"), _list_url("running")), code=303)
 
 
@@ -56,10 +63,11 @@ def cancel():
     if wants_json():
         return {"cancelled": at_once, "stopping": stopping}
     if at_once or stopping:
-        flash(f"{at_once:,} waiting job{'s' * (at_once != 1)} cancelled; {stopping:,} running "
-              f"job{'s' * (stopping != 1)} stop after their current chunk.", "ok")
+        flash_message(N_("{waiting} cancelled; {running} stop after their current chunk.",
+                         waiting=N_plural("{n} waiting job", "{n} waiting jobs", at_once),
+                         running=N_plural("{n} running job", "{n} running jobs", stopping)), "ok")
     else:
-        flash("No pending or running jobs match these filters.", "warn")
+        flash_message(N_("No pending or running jobs match these filters."), "warn")
     return redirect(safe_next(request.form.get("next"), _list_url("all")), code=303)
 
 

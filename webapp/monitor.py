@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, make_response, render_template, request
+from flask_babel import gettext
 
 from collector import parse_whole, utcnow
 
@@ -13,7 +14,8 @@ from .barchart import bar_chart
 
 bp = Blueprint("monitor", __name__)
 
-JOB_COLOURS = [("completed", "#1f8a4c"), ("failed", "#c53030")]
+JOB_COLOURS = ("#1f8a4c", "#c53030")  # completed, failed (the page's legend says so too)
+BARS_COLOUR = "#2b6cb0"
 
 
 def _day_buckets(hourly):
@@ -31,18 +33,20 @@ def monitor_context() -> dict:
     summary = svc.job_stats.summary()
     context = {"summary": summary, "redis_ok": True, "now": utcnow()}
     jobs_hourly = svc.job_stats.per_hour(24 * 7)
-    context["jobs_24h"] = bar_chart([(t, (c, f)) for t, c, f in jobs_hourly[-24:]], JOB_COLOURS,
-                                    title="Jobs completed and failed per hour, last 24 hours")
-    context["jobs_7d"] = bar_chart(_day_buckets(jobs_hourly), JOB_COLOURS, label_every=1, label_format="%a %d",
-                                   title="Jobs completed and failed per day, last 7 days")
+    jobs = [(gettext("completed"), JOB_COLOURS[0]), (gettext("failed"), JOB_COLOURS[1])]
+    bars = [(gettext("bars written"), BARS_COLOUR)]
+    context["jobs_24h"] = bar_chart([(t, (c, f)) for t, c, f in jobs_hourly[-24:]], jobs,
+                                    title=gettext("Jobs completed and failed per hour, last 24 hours"))
+    context["jobs_7d"] = bar_chart(_day_buckets(jobs_hourly), jobs, label_every=1, label_format="EEE d",
+                                   title=gettext("Jobs completed and failed per day, last 7 days"))
     try:
         bars_hourly = svc.queue_stats.bars_per_hour(24 * 7)
         today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         context["bars_today"] = sum(n for t, n in bars_hourly if t >= today)
-        context["bars_24h"] = bar_chart([(t, (n,)) for t, n in bars_hourly[-24:]], [("bars", "#2b6cb0")],
-                                        title="Bars written per hour, last 24 hours")
-        context["bars_7d"] = bar_chart(_day_buckets(bars_hourly), [("bars", "#2b6cb0")], label_every=1,
-                                       label_format="%a %d", title="Bars written per day, last 7 days")
+        context["bars_24h"] = bar_chart([(t, (n,)) for t, n in bars_hourly[-24:]], bars,
+                                        title=gettext("Bars written per hour, last 24 hours"))
+        context["bars_7d"] = bar_chart(_day_buckets(bars_hourly), bars, label_every=1, label_format="EEE d",
+                                       title=gettext("Bars written per day, last 7 days"))
         context["collectors"] = svc.registry.collectors(keep_dead_seconds=300)
         running = {job_id for c in context["collectors"] if (job_id := parse_whole(c.get("current_job"))) is not None}
         context["current_jobs"] = {job_id: svc.jobs.get(job_id) for job_id in running}

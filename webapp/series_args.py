@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, request, url_for
 from werkzeug.routing import BaseConverter
 
-from collector import SOURCES, Series, source_label, upper_ascii
+from collector import N_, SOURCES, Series, shown, source_label, upper_ascii
 
 from . import services
 
@@ -31,16 +31,19 @@ def job_series_url(job, endpoint: str = "data.series", **values) -> str:
 def find_series(source: str, symbol: str, interval: str) -> Series:
     """The series the URL names, or a 404 that says what is stored instead."""
     if source not in SOURCES:
-        abort(404, f"Unknown source {source!r}: sources are {', '.join(SOURCES)}.")
+        abort(404, N_("Unknown source {source!r}: sources are {choices}.", source=shown(source),
+                      choices=", ".join(SOURCES)))
     symbol = upper_ascii(symbol)
     kind = (request.values.get("kind") or "").strip().lower()
     found = services.get().series.find(source, symbol, interval)
-    what = f"{symbol} {interval} bars from {source_label(source)}"
+    said = dict(symbol=symbol, interval=interval, source=source_label(source))
     if not found:
-        abort(404, f"No {what} are stored. See /data for the series there are.")
+        abort(404, N_("No {symbol} {interval} bars from {source} are stored. See /data for the series there are.",
+                      **said))
     if kind:
         for s in found:
             if s.kind == kind:
                 return s
-        abort(404, f"No {kind} {what} are stored; kinds stored: {', '.join(s.kind for s in found)}.")
+        abort(404, N_("No {kind} {symbol} {interval} bars from {source} are stored; kinds stored: {kinds}.",
+                      kind=shown(kind), kinds=", ".join(s.kind for s in found), **said))
     return next((s for s in found if s.kind == "trades"), found[0])

@@ -4,15 +4,16 @@ POSTs answer 303 for browsers, 201/200 JSON, 422 with a message per field."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from collector import ValidationError
+from collector import N_, N_plural, ValidationError
 
 from . import services
 from .errors import wants_json
+from .i18n import flash_message
 from .params import page_arg
 from .series_args import series_url
-from .watchlist_forms import edit_context, local, read_fields, run_to_dict, to_dict, values_of
+from .watchlist_forms import edit_context, read_fields, run_to_dict, to_dict, values_of
 
 bp = Blueprint("watchlists", __name__)
 
@@ -24,7 +25,7 @@ def index():
     lists = svc.watchlists.list()
     if wants_json():
         return {"watchlists": [to_dict(svc, w) for w in lists]}
-    return render_template("watchlists/index.html", lists=lists, svc=svc, local=local, **edit_context({}, {}))
+    return render_template("watchlists/index.html", lists=lists, svc=svc, **edit_context({}, {}))
 
 
 @bp.post("/watchlists")
@@ -40,7 +41,8 @@ def create():
         return _invalid(exc, None)
     if wants_json():
         return to_dict(svc, watchlist), 201
-    flash(f"Watchlist {watchlist.name} created with {len(watchlist.symbols):,} symbols.", "ok")
+    flash_message(N_plural("Watchlist {name} created with {n} symbol.", "Watchlist {name} created with {n} symbols.",
+                           len(watchlist.symbols), name=watchlist.name), "ok")
     return redirect(url_for("watchlists.detail", watchlist_id=watchlist.id), code=303)
 
 
@@ -58,7 +60,7 @@ def detail(watchlist_id: int):
     if wants_json():
         return to_dict(svc, watchlist, detail=True, page=page)
     schedule = svc.watchlists.schedule(watchlist)
-    return render_template("watchlists/detail.html", w=watchlist, schedule=schedule, local=local, series_url=series_url,
+    return render_template("watchlists/detail.html", w=watchlist, schedule=schedule, series_url=series_url,
                            next_run=svc.watchlists.next_run(watchlist), runs=svc.watchlists.runs(watchlist_id),
                            states=svc.watchlists.series(watchlist, page=page),
                            unfinished=svc.watchlists.unfinished_jobs(watchlist_id))
@@ -84,7 +86,7 @@ def update(watchlist_id: int):
         return _invalid(exc, watchlist)
     if wants_json():
         return to_dict(svc, watchlist)
-    flash(f"Watchlist {watchlist.name} saved.", "ok")
+    flash_message(N_("Watchlist {name} saved.", name=watchlist.name), "ok")
     return redirect(url_for("watchlists.detail", watchlist_id=watchlist_id), code=303)
 
 
@@ -96,14 +98,16 @@ def run(watchlist_id: int):
     try:
         view = svc.watchlists.run_now(watchlist_id)
     except LookupError:
-        abort(404, f"There is no watchlist #{watchlist_id}.")
+        abort(404, _no_watchlist(watchlist_id))
     if wants_json():
         return run_to_dict(view), 201
     if view.run.status == "STARTED":
-        flash(f"Run #{view.run.number} of {watchlist.name} started: {len(watchlist.symbols):,} symbols, "
-              "one job each — follow it in the banner.", "ok")
+        flash_message(N_plural("Run #{number!s} of {name} started: {n} symbol, one job each — follow it in the banner.",
+                               "Run #{number!s} of {name} started: {n} symbols, one job each — follow it in the "
+                               "banner.", len(watchlist.symbols), number=view.run.number, name=watchlist.name), "ok")
     else:
-        flash(f"Run #{view.run.number} of {watchlist.name}: {view.run.note}", "warn")
+        flash_message(N_("Run #{number!s} of {name}: {note}", number=view.run.number, name=watchlist.name,
+                         note=view.run.note_message or ""), "warn")
     return redirect(url_for("watchlists.detail", watchlist_id=watchlist_id), code=303)
 
 
@@ -111,16 +115,16 @@ def run(watchlist_id: int):
 def pause(watchlist_id: int):
     """No scheduled run until resumed; a run in progress finishes."""
     watchlist = _change(watchlist_id, "pause")
-    return _done(watchlist, f"Watchlist {watchlist.name} paused: no scheduled runs until you resume it "
-                            "(a run in progress finishes; Run now still works).")
+    return _done(watchlist, N_("Watchlist {name} paused: no scheduled runs until you resume it (a run in progress "
+                               "finishes; Run now still works).", name=watchlist.name))
 
 
 @bp.post("/watchlists/<int:watchlist_id>/resume")
 def resume(watchlist_id: int):
     """Scheduled again from now on."""
     watchlist = _change(watchlist_id, "resume")
-    return _done(watchlist, f"Watchlist {watchlist.name} resumed: the next scheduled run is the next slot "
-                            "from now (slots missed while paused are not caught up).")
+    return _done(watchlist, N_("Watchlist {name} resumed: the next scheduled run is the next slot from now (slots "
+                               "missed while paused are not caught up).", name=watchlist.name))
 
 
 @bp.post("/watchlists/<int:watchlist_id>/delete")
@@ -132,16 +136,22 @@ def delete(watchlist_id: int):
     if wants_json():
         return {"deleted": True, "id": watchlist_id, "jobs_cancelled": deleted.cancelled,
                 "jobs_stopping": deleted.stopping}
-    flash(f"Watchlist {deleted.watchlist.name} deleted: {deleted.cancelled:,} waiting jobs cancelled, "
-          f"{deleted.stopping:,} running jobs stop after their current chunk. Stored bars are kept.", "ok")
+    flash_message(N_("Watchlist {name} deleted: {waiting} cancelled, {running} stop after their current chunk. "
+                     "Stored bars are kept.", name=deleted.watchlist.name,
+                     waiting=N_plural("{n} waiting job", "{n} waiting jobs", deleted.cancelled),
+                     running=N_plural("{n} running job", "{n} running jobs", deleted.stopping)), "ok")
     return redirect(url_for("watchlists.index"), code=303)
 
 
 def _get(watchlist_id: int):
     watchlist = services.get().watchlists.get(watchlist_id)
     if watchlist is None:
-        abort(404, f"There is no watchlist #{watchlist_id}.")
+        abort(404, _no_watchlist(watchlist_id))
     return watchlist
+
+
+def _no_watchlist(watchlist_id: int) -> str:
+    return N_("There is no watchlist #{id!s}.", id=watchlist_id)
 
 
 def _change(watchlist_id: int, action: str):
@@ -149,13 +159,13 @@ def _change(watchlist_id: int, action: str):
     try:
         return getattr(services.get().watchlists, action)(watchlist_id)
     except LookupError:
-        abort(404, f"There is no watchlist #{watchlist_id}.")
+        abort(404, _no_watchlist(watchlist_id))
 
 
 def _done(watchlist, message: str):
     if wants_json():
         return to_dict(services.get(), watchlist)
-    flash(message, "ok")
+    flash_message(message, "ok")
     return redirect(url_for("watchlists.detail", watchlist_id=watchlist.id), code=303)
 
 
@@ -165,5 +175,5 @@ def _invalid(exc: ValidationError, watchlist):
     values = {k: v for k, v in request.form.items()}
     template = "watchlists/edit.html" if watchlist is not None else "watchlists/index.html"
     svc = services.get()
-    return render_template(template, lists=svc.watchlists.list(), svc=svc, local=local,
+    return render_template(template, lists=svc.watchlists.list(), svc=svc,
                            **edit_context(values, exc.errors, watchlist=watchlist)), 422

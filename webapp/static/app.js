@@ -71,6 +71,18 @@
     showBanner();
   });
 
+  // --- confirmations: the question comes from the page (data-confirm), in its language; "{value}"
+  // stands for the form's field marked data-confirm-value (Clean now's number of days) ---------
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-confirm]");
+    if (!form) return;
+    var field = form.querySelector("[data-confirm-value]");
+    if (!window.confirm(form.dataset.confirm.replace("{value}", field ? field.value : ""))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // --- the collect form: typing a date chooses "custom" (the server also counts typed dates) ---
   document.addEventListener("input", function (event) {
     var field = event.target.closest("[data-custom-period]");

@@ -1,12 +1,14 @@
 // The price chart's crosshair, readout and zoom (drag, wheel, keyboard). The chart itself is
 // server-drawn SVG with its slots' figures as JSON beside it; without this script it is a picture.
+// The readout's words and number format come with the figures, in the page's language.
 (function () {
   "use strict";
   var VIEW_W = 960;
+  var locale = "en";
 
   function fmt(value, digits) {
     return value === null || value === undefined ? "–"
-      : Number(value).toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits});
+      : Number(value).toLocaleString(locale, {minimumFractionDigits: digits, maximumFractionDigits: digits});
   }
   function stamp(epoch) {
     var iso = new Date(epoch * 1000).toISOString();
@@ -18,6 +20,8 @@
     if (box.dataset.ready) return;
     box.dataset.ready = "1";
     var f = JSON.parse(box.querySelector(".chart-figures").textContent);
+    var w = f.words;
+    locale = f.locale || "en";
     var svg = box.querySelector("svg"), readout = box.querySelector(".readout");
     var cross = svg.querySelector(".crosshair"), zoomBox = svg.querySelector(".zoom-box");
     var n = f.t.length, at = null, dragFrom = null, wheelTimer = null;
@@ -33,12 +37,12 @@
       cross.setAttribute("x1", xOf(i)); cross.setAttribute("x2", xOf(i)); cross.setAttribute("visibility", "visible");
       var d = f.d, text;
       if (f.n[i] === 1) {
-        text = stamp(f.t[i]) + " · O " + fmt(f.o[i], d) + " H " + fmt(f.h[i], d) + " L " + fmt(f.l[i], d)
-          + " C " + fmt(f.c[i], d) + " · Vol " + fmt(f.v[i], 0);
+        text = stamp(f.t[i]) + " · " + w.o + " " + fmt(f.o[i], d) + " " + w.h + " " + fmt(f.h[i], d) + " " + w.l + " "
+          + fmt(f.l[i], d) + " " + w.c + " " + fmt(f.c[i], d) + " · " + w.vol + " " + fmt(f.v[i], 0);
       } else {
-        text = stamp(f.t[i]) + " → " + stamp(f.e[i]) + " · " + fmt(f.n[i], 0) + " bars · "
-          + (f.h[i] === null ? "" : "H " + fmt(f.h[i], d) + " L " + fmt(f.l[i], d) + " · ")
-          + "close " + fmt(f.lo[i], d) + "–" + fmt(f.hi[i], d) + " · Vol " + fmt(f.v[i], 0);
+        text = stamp(f.t[i]) + " → " + stamp(f.e[i]) + " · " + fmt(f.n[i], 0) + " " + w.bars + " · "
+          + (f.h[i] === null ? "" : w.h + " " + fmt(f.h[i], d) + " " + w.l + " " + fmt(f.l[i], d) + " · ")
+          + w.close + " " + fmt(f.lo[i], d) + "–" + fmt(f.hi[i], d) + " · " + w.vol + " " + fmt(f.v[i], 0);
       }
       readout.textContent = text;
       readout.hidden = false;
