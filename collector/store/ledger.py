@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from collector.corporate import LedgerEntry, in_bars, ledger_keys
+from collector.i18n import join_messages
 from collector.notes import action_text, in_line_text
 from collector.sources.base import Action
 from collector.timespec import utcnow
@@ -57,8 +58,7 @@ def views(session: Session, series: Series) -> list[ActionView]:
         if mark is not None and mark.method != "none":
             text = in_line_text(entry, mark.method, mark.bars, mark.kept, mark.job_id)
         else:
-            text = action_text(entry)
-            text = text[0].upper() + text[1:] + "."
+            text = join_messages([action_text(entry, first=True), "."], "")
         out.append(ActionView(entry, text, entry.kind in included, mark))
     return out
 
