@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from babel.dates import format_datetime
 from babel.numbers import format_compact_decimal
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from .filters import thousands
@@ -40,7 +41,8 @@ def bar_chart(points: list[tuple[datetime, tuple[int, ...]]], series: list[tuple
             h = plot_h * value / top
             base -= h
             parts.append(f'<rect x="{x + 1:.1f}" y="{base:.1f}" width="{max(1.0, step - 2):.1f}" height="{h:.1f}" '
-                         f'fill="{colour}"><title>{escape(formatted(moment))}: {escape(tip)}</title></rect>')
+                         f'fill="{colour}"><title>{escape(gettext("%(when)s: %(checks)s", when=moment, checks=tip))}'
+                         '</title></rect>')
         if i % label_every == 0:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">'
                          f'{escape(formatted(_when(when, label_format)))}</text>')

@@ -216,8 +216,10 @@ def epoch_iso(epoch) -> str:
 
 
 def percentage(fraction) -> str:
-    """0.953 -> '95.3%' / '95,3 %' in the reader's convention."""
-    return format_percent(fraction, format="#,##0.0%", locale=reader_locale())
+    """0.953 -> '95.3%' / '95,3 %' in the reader's convention (one decimal)."""
+    locale = reader_locale()
+    head, zero, tail = locale.percent_formats[None].pattern.rpartition("0")
+    return format_percent(fraction, format=f"{head}{zero}.0{tail}", locale=locale)
 
 
 def percent(done, total) -> int:
