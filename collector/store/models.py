@@ -157,6 +157,9 @@ class Job(Base):
         Index("uq_jobs_active_request", "request_key", unique=True,
               sqlite_where=text("status IN ('PENDING', 'RUNNING')"),
               postgresql_where=text("status IN ('PENDING', 'RUNNING')")),
+        # Ids are never handed out twice (SQLite would reuse them after a cleanup): other
+        # tables keep naming a job after it is gone.
+        {"sqlite_autoincrement": True},
     )
 
 
