@@ -188,7 +188,11 @@ class Series(Base):
     revised_from_ts: Mapped[int | None] = mapped_column(BigInteger)
     recollect_job_id: Mapped[int | None]
 
-    __table_args__ = (UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),)
+    __table_args__ = (
+        UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),
+        # Every completed job asks whether it was a series' re-collect: answered by the index.
+        Index("ix_series_recollect_job_id", "recollect_job_id"),
+    )
 
 
 class Bar(Base):
