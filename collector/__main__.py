@@ -14,6 +14,7 @@ import sys
 import redis
 
 from . import watchlist_cli
+from .cli_options import source_options
 from .parse import parse_whole
 from .settings import Settings, SettingsError
 from .timespec import INTERVALS, PERIODS
@@ -141,12 +142,7 @@ def _database_answers(db, settings: Settings, say) -> bool:
 def cmd_submit(args, settings: Settings, parser) -> int:
     from .jobs.validation import ValidationError
 
-    options = {}
-    for item in args.option:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            parser.error(f"--option wants NAME=VALUE, got {item!r}")
-        options[name.strip()] = value.strip()
+    options = source_options(args.option, parser)
     fields = {"source": args.source, "symbol": args.symbol, "interval": args.interval,
               "period": args.period, "start": args.start, "end": args.end, "options": options}
     manager = _manager(settings)

@@ -151,7 +151,8 @@ def sim_bar_times(interval: str, start: pd.Timestamp, end: pd.Timestamp) -> np.n
         else:
             days = days[days.day_of_week < 5]
         ts = days.as_unit("s").asi8
-        return ts[(ts >= lo) & (ts < hi)]
+        # A day's bar exists once its session has opened: none for today before 14:30 UTC.
+        return ts[(ts >= lo) & (ts + SIM_OPEN_S < hi)]
     first = -(-lo // step) * step
     ts = np.arange(first, hi, step, dtype=np.int64)
     return ts[sim_trading(ts)]

@@ -7,13 +7,15 @@ and SQLite under ./var.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import socket
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping, get_type_hints
 
-from .parse import YES_NO_HELP, parse_bool
+from .parse import YES_NO_HELP, parse_bool, parse_whole
 
 
 class SettingsError(ValueError):
@@ -178,6 +180,10 @@ class Settings:
                      "yahoo_pacing_seconds", "ib_reconnect_seconds", "db_wait_seconds", "trusted_proxies"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{env_name(name)} must be 0 or more, got {getattr(self, name)}")
+        self._check_timing()
+        if self.auth_token and any(c.isspace() for c in self.auth_token):
+            raise SettingsError("MDC_AUTH_TOKEN contains a space, tab or line break (often a trailing space in "
+                                ".env): people would type or paste it without, so it could never match. Remove it.")
         if self.auth_token and len(self.auth_token) < MIN_TOKEN_LENGTH:
             raise SettingsError(f"MDC_AUTH_TOKEN is {len(self.auth_token)} characters long: use at least "
                                 f"{MIN_TOKEN_LENGTH} (for example the output of "
@@ -187,6 +193,24 @@ class Settings:
         for name in ("ib_port", "web_port"):
             if not 0 < getattr(self, name) < 65536:
                 raise SettingsError(f"{env_name(name)} must be a TCP port (1-65535), got {getattr(self, name)}")
+
+
+    def _check_timing(self) -> None:
+        """Numbers that are fine alone but not together, and no infinity or NaN anywhere."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SettingsError(f"{env_name(f.name)} must be a finite number, got {value}")
+        if self.heartbeat_ttl_seconds < 2 * self.heartbeat_seconds:
+            raise SettingsError(
+                f"MDC_HEARTBEAT_TTL_SECONDS ({self.heartbeat_ttl_seconds:g}) must be at least twice "
+                f"MDC_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}): a collector beats every "
+                f"{self.heartbeat_seconds:g} s and would look dead between two beats")
+        if self.claim_idle_seconds < 2 * self.heartbeat_seconds:
+            raise SettingsError(
+                f"MDC_CLAIM_IDLE_SECONDS ({self.claim_idle_seconds:g}) must be at least twice "
+                f"MDC_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}): a running job's claim is refreshed "
+                "with every beat, and would be taken over between two")
 
 
 _ENV_NAMES = {"redis_url": "REDIS_URL", "database_url": "DATABASE_URL"}
@@ -200,6 +224,10 @@ def env_name(field_name: str) -> str:
     return _ENV_NAMES.get(field_name, "MDC_" + field_name.upper())
 
 
+# ASCII digits only (float() also reads '١' and 'nan' and 'inf'); finite by construction.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
 def _convert(var: str, raw: str, kind: type) -> object:
     """The environment's text as the field's type; SettingsError says what was expected."""
     if kind is bool:
@@ -207,8 +235,13 @@ def _convert(var: str, raw: str, kind: type) -> object:
         if value is None:
             raise SettingsError(f"{var} must be {YES_NO_HELP}, got {raw!r}")
         return value
-    try:
-        return kind(raw)
-    except ValueError:
-        expected = {int: "a whole number", float: "a number"}.get(kind, "valid")
-        raise SettingsError(f"{var} must be {expected}, got {raw!r}") from None
+    if kind is int:
+        value = parse_whole(raw)
+        if value is None:
+            raise SettingsError(f"{var} must be a whole number written with the digits 0-9, got {raw!r}")
+        return value
+    if kind is float:
+        if not _NUMBER.fullmatch(raw.strip()):
+            raise SettingsError(f"{var} must be a number written with the digits 0-9, such as 2 or 0.5, got {raw!r}")
+        return float(raw)
+    return kind(raw)

@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from .cli_options import source_options
+
 ACTIONS = ("run", "pause", "resume", "delete")
 
 
@@ -76,12 +78,7 @@ def _add(args, services, parser) -> int:
     from collector.jobs import ValidationError
     from collector.schedules import symbols_from_csv
 
-    options = {}
-    for item in args.option:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            parser.error(f"--option wants NAME=VALUE, got {item!r}")
-        options[name.strip()] = value.strip()
+    options = source_options(args.option, parser)
     try:
         symbols = symbols_from_csv(args.csv.read()) if args.csv else args.symbols
         fields = {"name": args.name, "symbols": symbols, "source": args.source, "interval": args.interval,

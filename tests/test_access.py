@@ -68,6 +68,29 @@ def test_sign_out_revokes_a_copied_cookie(secured):
     assert thief.get("/jobs").status_code == 302  # the copy died with the session, not only the cookie
 
 
+def test_scripts_without_the_token_get_401_not_a_sign_in_page_saved_as_data(secured):
+    """curl -OJ saved the sign-in page as 1d.csv, and pd.read_parquet(url) failed on HTML."""
+    client = secured.test_client()
+    for accept in ("*/*", "application/octet-stream"):
+        export = client.get("/data/sim/AAPL/1d.csv", headers={"Accept": accept})
+        assert export.status_code == 401 and export.is_json and "Bearer" in export.get_json()["message"]
+    assert client.get("/data/sim/AAPL/1d.csv").status_code == 302  # a browser goes to the sign-in page
+
+
+def test_an_ended_session_sends_htmx_requests_to_the_sign_in_page_not_into_the_page(secured):
+    """The banner polls every second: after a sign-out elsewhere it must not swap the sign-in
+    page into itself, but have htmx load it, coming back to the page afterwards."""
+    browser = signed_in(secured)
+    hx = {"HX-Request": "true", "HX-Current-URL": "http://localhost/jobs?tab=failed"}
+    assert browser.get("/banner", headers=hx).status_code == 200
+    browser.post("/logout")
+    response = browser.get("/banner", headers=hx)
+    assert response.status_code == 401 and response.get_data() == b""
+    assert response.headers["HX-Redirect"] == "/login?next=/jobs?tab%3Dfailed"
+    evil = {"HX-Request": "true", "HX-Current-URL": "http://localhost//evil.example/x"}
+    assert browser.get("/banner", headers=evil).headers["HX-Redirect"] == "/login?next=/collect"
+
+
 def test_while_redis_is_down_a_cookie_of_the_current_token_still_reads_pages(secured, make_app, caplog):
     browser = signed_in(secured)
     outage = make_app(auth_token=TOKEN, redis_url="redis://127.0.0.1:1/0").test_client()

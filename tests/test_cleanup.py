@@ -45,3 +45,12 @@ def test_cleanup_forgets_collectors_that_stopped_long_ago(manager, queue):
     result = manager.cleanup(7)
     assert result.collectors_forgotten == 1 and "forgot 1 stopped collector." in result.summary()
     assert [c["name"] for c in registry.collectors()] == ["alive"]
+
+
+def test_ids_of_removed_jobs_are_never_handed_out_again(manager, db):
+    """Series' revision marks, the ledger and retries keep naming jobs after cleanup removed
+    them: a new job must never take such an id (SQLite reused the highest one)."""
+    newest = max(make_aged_job(manager, db, s, JobStatus.COMPLETED, 30) for s in ("A", "B", "C"))
+    assert manager.cleanup(7).jobs_removed == 3
+    (fresh,) = manager.submit({"source": "sim", "interval": "1d", "period": "1mo", "symbol": "D"})
+    assert fresh.job.id > newest

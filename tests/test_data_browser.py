@@ -86,6 +86,14 @@ def test_chart_of_minute_bars_candles_crosshair_zoom_and_readable_labels(browser
         page.mouse.wheel(0, 300)  # Ctrl + wheel: out again
         page.keyboard.up("Control")
         page.wait_for_function(f"() => +document.querySelector('#chart svg').dataset.bars > {zoomed}")
+        wide = int(page.locator("#chart svg").get_attribute("data-bars"))
+        page.locator("#chart [data-chart]").focus()  # the keyboard: + twice zooms in twice
+        page.keyboard.press("+")
+        page.wait_for_function(f"() => +document.querySelector('#chart svg').dataset.bars < {wide}")
+        once = int(page.locator("#chart svg").get_attribute("data-bars"))
+        page.wait_for_function("() => document.activeElement.matches('#chart [data-chart]')")  # focus came back
+        page.keyboard.press("+")
+        page.wait_for_function(f"() => +document.querySelector('#chart svg').dataset.bars < {once}")
         screenshots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshots / "data-series.png"))
     finally:

@@ -141,3 +141,12 @@ def test_fill_gaps_end_to_end_with_a_collector(client, db, collectors):
 @pytest.mark.parametrize("url", ["/data/sim/NOPE/1h/update", "/data/sim/NOPE/1h/fill", "/data/sim/NOPE/1h/delete"])
 def test_actions_on_unknown_series_are_404(client, url):
     assert client.post(url).status_code == 404
+
+
+def test_a_simulated_daily_bar_exists_only_once_its_session_opened():
+    """A job run at 13:59 UTC stored that day's bar, before the simulated 14:30 open."""
+    day = pd.Timestamp("2024-03-05", tz="UTC")  # a Tuesday
+    before_open = simulate("AAPL", "1d", "trades", day - pd.Timedelta(days=1), day + pd.Timedelta(hours=13, minutes=59))
+    after_open = simulate("AAPL", "1d", "trades", day - pd.Timedelta(days=1), day + pd.Timedelta(hours=15))
+    assert list(before_open.index) == [day - pd.Timedelta(days=1)]
+    assert list(after_open.index) == [day - pd.Timedelta(days=1), day]

@@ -41,6 +41,26 @@ def test_a_bad_knob_is_refused_with_its_name(var, value, message):
         Settings.from_env({var: value})
 
 
+@pytest.mark.parametrize("env, message", [
+    ({"MDC_HEARTBEAT_SECONDS": "nan"}, "MDC_HEARTBEAT_SECONDS must be a number written with the digits 0-9"),
+    ({"MDC_HEARTBEAT_SECONDS": "inf"}, "MDC_HEARTBEAT_SECONDS must be a number"),
+    ({"MDC_SIM_MAX_DELAY_SECONDS": "1e999"}, "MDC_SIM_MAX_DELAY_SECONDS must be a finite number"),
+    ({"MDC_MAX_RETRIES": "\u0661"}, "MDC_MAX_RETRIES must be a whole number written with the digits 0-9"),
+    ({"MDC_MAX_RETRIES": "\uff11"}, "MDC_MAX_RETRIES must be a whole number"),
+    ({"MDC_HEARTBEAT_TTL_SECONDS": "1"}, r"MDC_HEARTBEAT_TTL_SECONDS \(1\) must be at least twice MDC_HEARTBEAT_SECONDS"),
+    ({"MDC_HEARTBEAT_SECONDS": "10", "MDC_CLAIM_IDLE_SECONDS": "15", "MDC_HEARTBEAT_TTL_SECONDS": "30"},
+     "MDC_CLAIM_IDLE_SECONDS .* must be at least twice"),
+    ({"MDC_AUTH_TOKEN": "abcdefghijklmnopqrstu "}, "MDC_AUTH_TOKEN contains a space"),
+    ({"MDC_AUTH_TOKEN": " " * 22}, "MDC_AUTH_TOKEN contains a space"),
+])
+def test_settings_that_would_run_badly_are_refused_with_the_reason(env, message):
+    """Each of these was accepted: a heartbeat of NaN busy-looped, infinity killed the heartbeat
+    thread, a TTL shorter than the beat made collectors flap, a token with a trailing space
+    could never be typed, and int() read Arabic-Indic digits."""
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
 def test_yahoo_pacing_from_settings(settings):
     assert YahooSource(replace(settings, yahoo_pacing_seconds=0.05)).pacer.spacing == 0.05
     assert YahooSource(settings).pacer.spacing == 0.5

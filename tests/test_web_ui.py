@@ -161,3 +161,9 @@ def test_flash_after_cancel_and_cleanup(client):
     assert f"Job #{job['id']} cancelled." in page
     page = client.post("/jobs/cleanup", follow_redirects=True).get_data(as_text=True)
     assert "Removed 0 finished jobs older than 7 days" in page
+
+
+def test_a_job_range_with_times_names_its_zone_once(client):
+    submit(client, period="", start="2024-03-01T09:30", end="2024-03-05T16:00")
+    html = client.get("/jobs?tab=all").get_data(as_text=True)
+    assert "UTC UTC" not in html and "UTC" in html.split('data-label="Bars"')[1].split("</td>")[0]

@@ -84,12 +84,32 @@ def check_request():
         return None
     if _session_ok():
         return None
-    if wants_json() or header is not None or request.method in UNSAFE or request.endpoint in MACHINE_ENDPOINTS:
+    if request.headers.get("HX-Request") == "true":
+        return _sign_in_again()
+    if (wants_json() or header is not None or request.method in UNSAFE or request.endpoint in MACHINE_ENDPOINTS
+            or not _browser()):
         response = current_app.make_response(({"error": "Unauthorized", "message":
                                                 N_("Send Authorization: Bearer <MDC_AUTH_TOKEN>, or sign in at /login.")}, 401))
         response.headers["WWW-Authenticate"] = 'Bearer realm="mdc"'
         return response
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _browser() -> bool:
+    """A browser says it reads HTML; curl (*/*), pandas and scripts do not, and get a 401 they
+    can act on instead of a sign-in page saved as data.csv."""
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def _sign_in_again():
+    """An htmx request (the banner polling, a form posting in place) from a page whose session
+    ended: a redirect would put the sign-in page inside the page, so htmx is told to load the
+    sign-in page itself, coming back to the page the person was on."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    back = safe_next(current.path + (f"?{current.query}" if current.query else ""))
+    response = current_app.make_response(("", 401))
+    response.headers["HX-Redirect"] = url_for("auth.login", next=back)
+    return response
 
 
 def proved_token() -> bool:

@@ -56,6 +56,10 @@ def main() -> int:
               "it could submit and cancel jobs. Set MDC_AUTH_TOKEN, or leave MDC_WEB_HOST at 127.0.0.1.",
               file=sys.stderr)
         return 2
+    if port_open(settings.web_port, settings.web_host if loopback else "127.0.0.1"):
+        print(f"mdc: port {settings.web_port} is already in use (another mdc, or another program): stop it, "
+              f"or choose another port, e.g. MDC_WEB_PORT={settings.web_port + 1} make run", file=sys.stderr)
+        return 2
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     server, redis_url = start_redis(settings)
@@ -64,12 +68,12 @@ def main() -> int:
     env.setdefault("DATABASE_URL", Settings.from_env(env).sqlalchemy_url)
     Database(env["DATABASE_URL"]).migrate()
     try:
-        Processes(settings, env).run()
+        code = Processes(settings, env).run()
     finally:
         if server is not None:
             server.stop()
         say("stopped")
-    return 0
+    return code
 
 
 class Processes:
@@ -88,7 +92,8 @@ class Processes:
     def _on_signal(self, _signum, _frame) -> None:
         self.stopping = True
 
-    def run(self) -> None:
+    def run(self) -> int:
+        """Until Ctrl-C (0) or until the web server stops by itself (its exit code, or 1)."""
         settings = self.settings
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -104,21 +109,22 @@ class Processes:
             if not settings.auth_token:
                 say("MDC_AUTH_TOKEN is not set, so the web app listens on this machine only (127.0.0.1) "
                     "and asks nobody to sign in")
-            self._supervise()
+            return self._supervise()
         finally:
             self._stop()
 
-    def _supervise(self) -> None:
+    def _supervise(self) -> int:
         while not self.stopping:
             time.sleep(0.5)
             if self.web.poll() is not None:
                 say(f"the web server exited (code {self.web.returncode}); stopping")
-                return
+                return self.web.returncode or 1
             for name, proc in list(self.collectors.items()):
                 if proc.poll() is not None and not self.stopping:
                     say(f"collector {name} exited (code {proc.returncode}); restarting it")
                     time.sleep(1)
                     self.start_collector(name)
+        return 0
 
     def _stop(self) -> None:
         say("stopping: collectors finish their current chunk and hand their jobs back")

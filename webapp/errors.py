@@ -61,6 +61,8 @@ def init_app(app: Flask) -> None:
         for name, value in exc.get_headers():  # Allow on 405, Retry-After on 429...
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value
+        if code == 413:  # the body was not read: the connection cannot carry another request
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(redis.RedisError)

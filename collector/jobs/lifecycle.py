@@ -55,7 +55,6 @@ class Writing:
 
     rules: Rules = Rules()
     keep: dict[str, Any] = field(default_factory=dict)
-    recollecting: bool = False  # the job re-collects a series marked revised: completing clears the mark
 
 
 # --- a collector takes, runs and ends a job -------------------------------------------------
@@ -162,7 +161,7 @@ def end(db: Database, job: Job, collector: str, status: JobStatus, error: str | 
         if row is None:
             session.rollback()
             raise LostJob(job.id)
-        if row[0] == JobStatus.COMPLETED and writing.recollecting:
+        if row[0] == JobStatus.COMPLETED:  # an indexed no-op unless the job re-collects a revised series
             ledger.clear_revised(session, job.id)
         if row[0] == JobStatus.CANCELLED and status == JobStatus.COMPLETED:  # the cancel won: its words too
             session.execute(update(Job).where(Job.id == job.id)

@@ -72,7 +72,7 @@ def check_symbol(symbol: str) -> Message | None:
     if len(symbol) > 32:
         return N_("A ticker symbol has at most 32 characters.")
     if not symbol.isascii() or not SYMBOL_RE.match(symbol):
-        return N_("{symbol!r} is not a ticker symbol: use letters A-Z, digits and . - ^ = "
+        return N_("{symbol!r} is not a ticker symbol: use letters A-Z, digits and . - ^ = / & "
                   "(for example AAPL, BRK.B, ^GSPC, EURUSD=X, ES=F).", symbol=shown(symbol))
     return None
 

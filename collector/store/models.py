@@ -165,6 +165,9 @@ class Job(Base):
         Index("uq_jobs_active_request", "request_key", unique=True,
               sqlite_where=text("status IN ('PENDING', 'RUNNING')"),
               postgresql_where=text("status IN ('PENDING', 'RUNNING')")),
+        # Ids are never handed out twice (SQLite would reuse them after a cleanup): other
+        # tables keep naming a job after it is gone.
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -193,7 +196,11 @@ class Series(Base):
     revised_from_ts: Mapped[int | None] = mapped_column(BigInteger)
     recollect_job_id: Mapped[int | None]
 
-    __table_args__ = (UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),)
+    __table_args__ = (
+        UniqueConstraint("source", "symbol", "interval", "kind", name="uq_series_key"),
+        # Every completed job asks whether it was a series' re-collect: answered by the index.
+        Index("ix_series_recollect_job_id", "recollect_job_id"),
+    )
 
 
 class Bar(Base):

@@ -85,4 +85,5 @@ class WatchlistRun(Base):
     __table_args__ = (
         UniqueConstraint("watchlist_id", "slot", name="uq_watchlist_runs_slot"),
         Index("ix_watchlist_runs_watchlist_number", "watchlist_id", "number"),
+        {"sqlite_autoincrement": True},  # a deleted run's id is never handed out again
     )

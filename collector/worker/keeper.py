@@ -65,13 +65,12 @@ class SeriesKeeper:
         """Before the first chunk: learn of actions the job's own answers would not report, and
         bring the series in line with those already in the ledger."""
         kept = self.job.checkpoint or {}
-        series = self._series()
         if "series_first" in kept:
             self.snapshot = Snapshot(kept["series_first"], kept["series_last"])
         else:
+            series = self._series()
             self.snapshot = Snapshot(series.first_ts, series.last_ts) if series else Snapshot(None, None)
-        writing = lifecycle.Writing(self.rules, {"series_first": self.snapshot.first, "series_last": self.snapshot.last},
-                                    recollecting=series is not None and series.recollect_job_id == self.job.id)
+        writing = lifecycle.Writing(self.rules, {"series_first": self.snapshot.first, "series_last": self.snapshot.last})
         if self.kinds and self.snapshot.last is not None and not self._reaches_present():
             self._ask_for_actions()
         self.bring_in_line()

@@ -50,10 +50,18 @@
     function hide() { cross.setAttribute("visibility", "hidden"); readout.hidden = true; }
     function go(start, end) {
       if (end <= start) return;
-      var url = f.url + (f.url.indexOf("?") < 0 ? "?" : "&") + "start=" + encodeURIComponent(isoMinute(start))
-        + "&end=" + encodeURIComponent(isoMinute(end));
+      // The chart's own URL may carry a range already: replace it, never repeat it.
+      var target = new URL(f.url, window.location.href);
+      target.searchParams.delete("range");
+      target.searchParams.set("start", isoMinute(start));
+      target.searchParams.set("end", isoMinute(end));
+      var url = target.pathname + target.search;
+      var hadFocus = box.contains(document.activeElement);
       window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML"}).then(function () {
         history.pushState({}, "", url + "#chart");
+        // The chart was replaced: give the new one the keyboard, so + and − keep zooming.
+        var fresh = hadFocus && document.querySelector("#chart [data-chart]");
+        if (fresh) fresh.focus();
       });
     }
     function zoomTo(a, b) { go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step); }

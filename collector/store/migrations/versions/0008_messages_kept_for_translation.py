@@ -5,15 +5,15 @@ JSON API and the command line show) and, beside it, as the message id and its pa
 (collector.i18n.Message.as_dict) that the web app translates. Rows written before keep
 their English text alone.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-01
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
