@@ -52,7 +52,7 @@ def update(client, path: str) -> dict | None:
 
 def continue_series(client, db, symbol: str) -> dict:
     """What Update to now submits, whatever the time of day: a job from the last stored bars
-    (a scheduled update does the same)."""
+    (a watchlist run does the same)."""
     tail = stored_bars(db, "yahoo", symbol, "1d", "trades").index[-3]
     return finished(client, submit(client, symbol=symbol, source="yahoo", interval="1d",
                                    start=tail.isoformat())["id"])
@@ -151,6 +151,23 @@ def test_revised_history_is_marked_and_one_click_re_collects_it(client, collecto
     assert client.get("/data/yahoo/MSFT/1d", headers=JSON).get_json()["revised"] is None
     assert_same_bars(stored_bars(db, "yahoo", "MSFT", "1d", "trades"),
                      yahoo_fake.expected_bars("MSFT", "1d", when(first["start"]), datetime.now(UTC)))
+
+
+def test_a_scheduled_run_also_checks_the_stored_tail(client, collector, yahoo_fake, db):
+    """A watchlist run's update starts at the third-newest stored bar, so revisions are seen."""
+    first = finished(client, submit(client, symbol="TSLA", source="yahoo", interval="1d", start="2026-10-01",
+                                    end=session_days_ago(10).isoformat())["id"])
+    assert first["status"] == "COMPLETED", first["error"]
+    yahoo_fake.revise("TSLA", datetime(2026, 10, 1, tzinfo=UTC), datetime.now(UTC), 1.02)
+    response = client.post("/watchlists", headers=JSON, data={"name": "chips", "symbols": "TSLA", "source": "yahoo",
+                                                              "interval": "1d", "period": "1mo", "schedule": "none"})
+    assert response.status_code == 201, response.get_json()
+    run = client.post(f"/watchlists/{response.get_json()['id']}/run", headers=JSON).get_json()
+    job = client.get(f"/jobs?tab=all&run={run['id']}", headers=JSON).get_json()["jobs"][0]
+    assert when(job["start"]) == stored_bars(db, "yahoo", "TSLA", "1d", "trades").index[-3]
+    job = finished(client, job["id"])
+    assert job["status"] == "COMPLETED" and [m for m in messages(job) if "revised its history" in m]
+    assert client.get("/data/yahoo/TSLA/1d", headers=JSON).get_json()["revised"]["job"] == job["id"]
 
 
 def test_a_setting_re_collects_revised_history_by_itself(client, collectors, yahoo_fake, db):

@@ -83,12 +83,14 @@ def recollect_spec(store: SeriesStore, series: Series, get_source: GetSource) ->
 
 
 def update_or_backfill(series: Series | None, fields: dict[str, Any], symbol: str,
-                       get_source: GetSource) -> JobSpec:
-    """Bring one series up to date: from its last stored bar (collected again: it may have
-    been unfinished) to now, or, when nothing is stored yet, over the period or from the
-    start in `fields` (a watchlist's first run backfills)."""
+                       get_source: GetSource, tail_start: int | None = None) -> JobSpec:
+    """Bring one series up to date: from its last stored bars (`tail_start`, SeriesStore's
+    tail_start with OVERLAP_BARS: collected again, the newest may have been unfinished and
+    the others are checked against what the source sends now) to now, or, when nothing is
+    stored yet, over the period or from the start in `fields` (a watchlist's first run backfills)."""
     if series is not None and series.last_ts is not None:
-        fields = {**fields, "period": "", "start": _iso(series.last_ts), "end": ""}
+        start = series.last_ts if tail_start is None else min(tail_start, series.last_ts)
+        fields = {**fields, "period": "", "start": _iso(start), "end": ""}
     return build_spec(fields, symbol, get_source)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from collector.i18n import N_, Message, join_messages, message_data
 from collector.jobs import JobManager, Submitted
 from collector.jobs.batch import insert_new
-from collector.jobs.incremental import update_or_backfill
+from collector.jobs.incremental import OVERLAP_BARS, update_or_backfill
 from collector.jobs.queries import IN_A_RUN
 from collector.jobs.validation import JobSpec, ValidationError
 from collector.store import ACTIVE_STATUSES, Job, JobStatus, RunStatus, Series, Watchlist, WatchlistRun
@@ -106,10 +106,13 @@ def specs_for(jobs: JobManager, watchlist: Watchlist) -> tuple[list[JobSpec], di
             Series.kind == watchlist.kind, Series.symbol.in_(watchlist.symbols)))}
     fields = {"source": watchlist.source, "interval": watchlist.interval, "period": watchlist.period or "",
               "start": watchlist.start.isoformat() if watchlist.start else "", "options": dict(watchlist.options or {})}
+    tails = jobs.series.tail_starts([series.id for series in stored.values()], OVERLAP_BARS)
     specs, problems = [], {}
     for symbol in watchlist.symbols:
+        series = stored.get(symbol)
         try:
-            specs.append(update_or_backfill(stored.get(symbol), fields, symbol, jobs.sources.get))
+            specs.append(update_or_backfill(series, fields, symbol, jobs.sources.get,
+                                            tails.get(series.id) if series is not None else None))
         except ValidationError as exc:
             problems[symbol] = join_messages(exc.errors.values())
     return specs, problems

@@ -93,9 +93,19 @@ class SeriesStore:
 
     def tail_start(self, sid: int, bars: int) -> int | None:
         """Time of the `bars`-th newest bar (the oldest bar when there are fewer)."""
+        return self.tail_starts([sid], bars).get(sid)
+
+    def tail_starts(self, sids: list[int], bars: int) -> dict[int, int]:
+        """tail_start of many series in one session: an indexed LIMIT query each (a window over
+        every bar of 500 series would read them all)."""
+        starts = {}
         with self.db.read() as session:
-            stamps = session.scalars(select(Bar.ts).where(Bar.series_id == sid).order_by(Bar.ts.desc()).limit(bars)).all()
-        return stamps[-1] if stamps else None
+            for sid in sids:
+                stamps = session.scalars(select(Bar.ts).where(Bar.series_id == sid)
+                                         .order_by(Bar.ts.desc()).limit(bars)).all()
+                if stamps:
+                    starts[sid] = stamps[-1]
+        return starts
 
     def page(self, sid: int, page: int, per_page: int) -> Page[tuple]:
         """The latest bars as tuples of BAR_COLUMNS, newest first, one page of them."""
