@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import os
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 JSON = {"Accept": "application/json"}
 HX = {"HX-Request": "true"}
 THREE_MONTHS = {"source": "sim", "symbol": "AAPL", "interval": "1m", "period": "3mo"}
+
+
+def visible_text(page: str) -> str:
+    """What a person reads on an HTML page: tags dropped (data is wrapped in <span translate="no">),
+    entities decoded, runs of whitespace made one space."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
