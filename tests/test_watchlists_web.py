@@ -136,3 +136,9 @@ def test_a_hostile_name_is_escaped_in_html_and_in_the_confirm_question(client):
     assert "<b>" not in page and "alert(1); ('" not in page
     # The question is an attribute the page's script reads (app.js), not code: escaped as HTML.
     assert 'data-confirm="Delete watchlist x&#39;); alert(1); (&#39;&lt;b&gt;? 0 unfinished jobs' in page
+
+
+def test_every_calendar_the_form_suggests_is_one_mdc_accepts():
+    from collector.calendar import resolve_calendar
+    from webapp.watchlist_forms import SUGGESTED_CALENDARS
+    assert [name for name in SUGGESTED_CALENDARS if resolve_calendar(name) is None] == []

@@ -19,7 +19,7 @@ from .serialize import iso
 SCHEDULE_FIELDS = ("schedule", "calendar", "offset_minutes", "every_minutes", "market_hours_only", "cron", "timezone")
 DEFAULTS = {"schedule": "after_close", "calendar": DEFAULT_CALENDAR, "offset_minutes": "30", "every_minutes": "60",
             "timezone": "UTC", "period": "1y"}
-SUGGESTED_CALENDARS = ("XNYS", "XNAS", "XLON", "XPAR", "XETR", "XTKS", "XHKG", "XTSE", "XASX", "CME_Equity")
+SUGGESTED_CALENDARS = ("XNYS", "NASDAQ", "XLON", "XPAR", "XETR", "XTKS", "XHKG", "XTSE", "XASX", "CME_Equity")
 
 
 def watchlist_fields(form: MultiDict, files: MultiDict | None = None) -> dict[str, Any]:

@@ -165,7 +165,7 @@ def schedule_from(fields: Mapping[str, Any], errors: dict[str, str]) -> dict[str
     out["calendar"] = calendar.resolve_calendar(cal)  # also what "current" is measured against
     if out["calendar"] is None:
         errors["calendar"] = N_("Unknown exchange calendar {name!r}: use a pandas-market-calendars name such as "
-                                "XNYS, XNAS, XLON, XPAR, XTKS or CME_Equity.", name=shown(cal))
+                                "XNYS, NASDAQ, XLON, XPAR, XTKS or CME_Equity.", name=shown(cal))
     if kind == "after_close":
         out["offset_minutes"] = _whole(fields, "offset_minutes", 30, 0, 1440, errors)
     elif kind == "every":
