@@ -4,7 +4,7 @@ a confirmation question and the chart's readout, all in French."""
 
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import JSON, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("french_catalog")]
 
@@ -18,14 +18,14 @@ def test_switch_to_french_submit_and_follow_the_job(page, collectors, client, sc
     page.get_by_role("heading", name="Collecter des barres").wait_for()
     page.get_by_label("Ticker(s)").fill("AAPL")
     page.select_option("select[name=period]", "3mo")
-    page.select_option("select[name=interval]", "1h")
-    page.fill("input[name=delay]", "0.5")
+    page.select_option("select[name=interval]", "1m")  # 7 chunks of 2 s: long enough to see it run
+    page.fill("input[name=delay]", "2")
     page.get_by_role("button", name="Collecter").click()
     page.locator("#submitted").get_by_text("Job n°1", exact=True).wait_for()
     banner_job = page.locator("#banner .banner-job[data-job='1']")
     banner_job.get_by_text("En cours").wait_for()  # the job's state on the banner, in French
-    assert "tranches" in banner_job.inner_text() and "Détails" in banner_job.inner_text()
-    assert page.locator("#banner .banner-toggle").inner_text().startswith("Jobs :")
+    assert "tranche" in banner_job.inner_text() and "Détails" in banner_job.inner_text()
+    assert page.locator("#banner .banner-toggle").inner_text().strip().startswith("Jobs\u00a0: 1 en cours")
 
     page.goto("/jobs?tab=running")  # the cookie keeps French without ?lang=
     labels = page.locator("nav.tabs a").all_inner_texts()
@@ -39,12 +39,14 @@ def test_switch_to_french_submit_and_follow_the_job(page, collectors, client, sc
     wait_for(lambda: asked, message="the confirmation")
     assert asked == ["Annuler le job n°1 (AAPL)\u00a0?"]  # dismissed: the job runs on
 
+    wait_for(lambda: client.get("/jobs/1", headers=JSON).get_json()["status"] == "COMPLETED", timeout=60,
+             message="the job to complete")
     page.get_by_role("link", name="Terminés").click()
-    page.locator("tr[data-job='1']").get_by_text("Terminé").wait_for(timeout=60_000)
+    page.locator("tr[data-job='1']").get_by_text("Terminé").wait_for()
     page.locator("tr[data-job='1']").get_by_role("link", name="Voir les données").click()
     page.get_by_role("heading", name="Qualité").wait_for()
-    page.locator("[data-chart]").focus()  # the readout shows the newest bar, its words in French
     readout = page.locator(".readout")
-    readout.wait_for()
+    page.locator("[data-chart]").focus()  # the readout shows the newest point (a slot of many 1m bars), in French
+    wait_for(lambda: "barres" in readout.inner_text(), message="the readout")
     text = readout.inner_text()
-    assert " O " in text and " B " in text and " C " in text and "Vol" in text and "," in text  # 123,45
+    assert " UTC → " in text and "clôture" in text and "Vol" in text and "," in text  # 123,45
