@@ -7,11 +7,10 @@ from datetime import datetime, timezone
 
 from babel.dates import format_datetime
 from babel.numbers import format_compact_decimal
-from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from .filters import thousands
-from .i18n import formatted, reader_locale
+from .i18n import formatted, gettext, reader_locale
 
 
 def bar_chart(points: list[tuple[datetime, tuple[int, ...]]], series: list[tuple[str, str]], *,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import numpy as np
-from flask_babel import gettext
 from markupsafe import escape
 
 from collector import CHECK_LABELS, flag_names
@@ -18,7 +17,7 @@ from collector import CHECK_LABELS, flag_names
 from .chart_svg import TOP, Layer, Layout
 from .charts import ChartData
 from .filters import thousands
-from .i18n import translated
+from .i18n import gettext, translated
 
 SHOWN_PER_SLOT = 5  # times named in one marker's tooltip
 

@@ -17,12 +17,11 @@ from typing import Callable, Iterable
 import numpy as np
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
-from flask_babel import gettext, ngettext, pgettext
 from markupsafe import Markup, escape
 
 from .charts import ChartData
 from .filters import thousands
-from .i18n import formatted, reader_locale
+from .i18n import formatted, gettext, ngettext, pgettext, reader_locale
 
 WIDTH, HEIGHT = 960, 400  # the viewBox; the SVG stretches to the page's width
 LEFT, RIGHT, TOP, BOTTOM = 6, 70, 10, 26  # room for the labels drawn over it in HTML

@@ -16,12 +16,11 @@ from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent, get_group_symbol
 from babel.units import format_unit
 from flask import Flask
-from flask_babel import gettext, pgettext
 from markupsafe import Markup
 
 from collector import source_label
 
-from .i18n import formatted, reader_locale, translated
+from .i18n import formatted, gettext, pgettext, reader_locale, translated
 
 UTC = timezone.utc
 MISSING = "–"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, make_response, render_template, request
-from flask_babel import gettext
 
 from collector import parse_whole, utcnow
 
 from . import services
 from .barchart import bar_chart
+from .i18n import gettext
 
 bp = Blueprint("monitor", __name__)
 
