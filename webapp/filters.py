@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from collector import source_label
 
-from .i18n import formatted, gettext, pgettext, reader_locale, translated
+from .i18n import formatted, gettext, per_request, pgettext, reader_locale, translated
 
 UTC = timezone.utc
 MISSING = "–"
@@ -273,9 +273,9 @@ def run_badge(status: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(
+    app.jinja_env.filters.update(per_request(dict(
         thousands=thousands, price=price, duration=duration, ago=ago, since=since, exact=exact, day=day,
         utc=utc, iso_date=iso_date, clock=clock, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
         elapsed=elapsed, eta=eta, source_label=source_name, status_label=status_label, iso=iso, stamp=stamp,
-        epoch_iso=epoch_iso, run_badge=run_badge, as_data=as_data, zoned=zoned, percentage=percentage)
+        epoch_iso=epoch_iso, run_badge=run_badge, as_data=as_data, zoned=zoned, percentage=percentage)))
     app.jinja_env.globals.update(percent=percent, now_epoch=time.time)

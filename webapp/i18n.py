@@ -13,8 +13,9 @@ wraps every translated string in ⟦ ⟧, so an untranslated string shows up (te
 
 from __future__ import annotations
 
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from babel import Locale
@@ -23,6 +24,7 @@ from babel.support import NullTranslations
 from flask import Flask, current_app, flash, g, has_app_context, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, Domain, get_locale, get_translations
+from jinja2 import pass_context
 
 from collector import Message
 
@@ -116,6 +118,20 @@ def translated(value: Any) -> Any:
     return translate(value) if isinstance(value, Message) else value
 
 
+def per_request(filters: dict[str, Callable]) -> dict[str, Callable]:
+    """Template filters marked as depending on the request, so that Jinja never works one out
+    once, when it compiles a template, on a constant ('sim'|source_label): the language of the
+    request that happened to compile it would then stand for every later request."""
+    return {name: _each_request(function) for name, function in filters.items()}
+
+
+def _each_request(function: Callable) -> Callable:
+    @wraps(function)
+    def filter_(_context, *args, **kwargs):
+        return function(*args, **kwargs)
+    return pass_context(filter_)
+
+
 def flash_message(message: str, category: str = "ok") -> None:
     """Flash a message in the reader's language (the session keeps text, not a Message)."""
     flash(translated(message), category)
@@ -206,7 +222,7 @@ def init_app(app: Flask) -> None:
     app.json.sort_keys = sort_keys
     app.jinja_env.finalize = _finalize
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks read as one line (babel.cfg too)
-    app.jinja_env.filters["tr"] = translated
+    app.jinja_env.filters.update(per_request({"tr": translated}))
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links)
     app.before_request(_before_request)
     app.after_request(_remember)
