@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -33,6 +33,7 @@ DEFAULT = "en"
 PSEUDO = "pseudo"  # tests only: app.config["MDC_PSEUDO_LOCALE"] = True
 COOKIE = "mdc_lang"
 COOKIE_MAX_AGE = 365 * 86400
+PATH_SAFE = "/:@!$&'()*+,;=-._~"  # what a path may hold unencoded (RFC 3986)
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
@@ -183,9 +184,11 @@ class _PseudoDomain(Domain):
 
 def language_links() -> list[tuple[str, str, bool]]:
     """(code, URL of this page in that language, is current) for the EN | FR switch. A page
-    that answered a POST (a form with errors) links to the home page: a GET there could 405."""
+    that answered a POST (a form with errors) links to the home page: a GET there could 405.
+    The path is written percent-encoded and with one leading slash: browsers read a backslash
+    as a slash and drop tabs and newlines, so '/\\evil.example' taken as is would link off the site."""
     here = current_language()
-    path = request.path if request.method == "GET" else url_for("index")
+    path = "/" + quote(request.path, safe=PATH_SAFE).lstrip("/") if request.method == "GET" else url_for("index")
     args = request.args.to_dict(flat=False) if request.method == "GET" else {}
     links = []
     for code in LANGUAGES:
