@@ -4,8 +4,13 @@ request first compiled a template, and the EN | FR switch turned into a link off
 import re
 
 import pytest
+from babel.support import Translations
+
+from collector.jobs.cleanup import CleanupResult
+from tests.helpers import JSON, ROOT, visible_text
 
 pytestmark = pytest.mark.usefixtures("french_catalog")
+NBSP = "\u00a0"  # before : ; ? ! in French
 
 
 def test_a_filter_on_a_literal_follows_each_request_language(client):
@@ -27,3 +32,24 @@ def test_the_language_switch_never_links_off_the_site(client, path):
     assert len(links) == 2
     for link in links:
         assert link.startswith("/") and not re.search(r"[\\\s]", link) and not link.startswith("//"), link
+
+
+def french() -> Translations:
+    return Translations.load(str(ROOT / "translations"), ["fr"])
+
+
+def test_french_counts_agree_with_one_and_none(client, french_catalog):
+    """French puts 0 and 1 in the singular: '1 restants', '0 terminés' or '1 collecteur arrêté
+    oubliés' read wrong, so these counts are either plural forms or stand after a label."""
+    client.post("/watchlists", data={"name": "one", "symbols": "AAPL", "source": "sim", "interval": "1d",
+                                     "period": "1mo", "schedule": "none"}, headers=JSON)
+    client.post("/watchlists/1/run", headers=JSON)
+    page = visible_text(client.get("/watchlists/1?lang=fr").data.decode())
+    assert re.search("exécution n°1 de one : 0 sur 1 terminé, 1 restant(?!s)", page)
+    confirm = visible_text(client.post("/jobs/cleanup?lang=fr", data={"days": "0"}).data.decode())
+    assert "terminés : 0, en échec : 0, annulés : 0" in confirm and "0 terminés" not in confirm
+    catalogue = french()
+    summary = CleanupResult(1, 1, 1, 7, collectors_forgotten=1).summary()
+    assert summary.translate(catalogue.ugettext, catalogue.ungettext).replace(NBSP, " ") == (
+        "Supprimé : 1 job terminé de plus de 7 jours, 1 journal d'événements et 1 ancienne entrée de la file ; "
+        "oublié : 1 collecteur arrêté.")
