@@ -53,3 +53,11 @@ def test_french_counts_agree_with_one_and_none(client, french_catalog):
     assert summary.translate(catalogue.ugettext, catalogue.ungettext).replace(NBSP, " ") == (
         "Supprimé : 1 job terminé de plus de 7 jours, 1 journal d'événements et 1 ancienne entrée de la file ; "
         "oublié : 1 collecteur arrêté.")
+
+
+def test_redis_memory_on_the_monitor_follows_the_language(client, redis_client):
+    """Redis' own '1.83M' put an English decimal point on the French page."""
+    french_page = visible_text(client.get("/monitor?lang=fr").data.decode())
+    english_page = visible_text(client.get("/monitor?lang=en").data.decode())
+    assert re.search(r"Mémoire utilisée ?\d+(,\d)?\s?[kMG]o\b", french_page), french_page
+    assert re.search(r"Memory used ?\d+(\.\d)?\s?[kMG]B\b", english_page), english_page
