@@ -61,3 +61,10 @@ def test_redis_memory_on_the_monitor_follows_the_language(client, redis_client):
     english_page = visible_text(client.get("/monitor?lang=en").data.decode())
     assert re.search(r"Mémoire utilisée ?\d+(,\d)?\s?[kMG]o\b", french_page), french_page
     assert re.search(r"Memory used ?\d+(\.\d)?\s?[kMG]B\b", english_page), english_page
+
+
+def test_a_fractional_chart_axis_label_has_a_french_decimal_comma(client):
+    """The monitor's charts, empty or nearly so, label their half-way line 0.5: '0,5' in French."""
+    page = client.get("/monitor?lang=fr").data.decode()
+    axis = re.findall(r'class="axis" text-anchor="end">([^<]*)<', page)
+    assert "0,5" in axis and "0.5" not in axis, axis
