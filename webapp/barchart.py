@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from babel.dates import format_datetime
-from babel.numbers import format_compact_decimal
+from babel.numbers import format_compact_decimal, format_decimal
 from markupsafe import Markup, escape
 
 from .filters import thousands
@@ -55,8 +55,10 @@ def _when(when: datetime, pattern: str) -> str:
 
 
 def _short(value: float) -> str:
-    """'1.5K' / '1,5 k': the axis' round figures, short."""
+    """'1.5K' / '1,5 k', '0.5' / '0,5': the axis' round figures, short."""
     if value >= 1000:
         return formatted(format_compact_decimal(value, format_type="short", fraction_digits=1,
                                                 locale=reader_locale()))
-    return thousands(value) if value == int(value) else f"{value:.3g}"
+    if value == int(value):
+        return thousands(value)
+    return formatted(format_decimal(round(value, 2), format="#,##0.##", locale=reader_locale()))

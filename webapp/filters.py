@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from collector import source_label
 
-from .i18n import formatted, gettext, pgettext, reader_locale, translated
+from .i18n import formatted, gettext, per_request, pgettext, reader_locale, translated
 
 UTC = timezone.utc
 MISSING = "–"
@@ -214,6 +214,18 @@ def epoch_iso(epoch) -> str:
     return iso(when) if when else ""
 
 
+def data_size(size) -> str:
+    """1919136 -> '1.8 MB' / '1,8 Mo': a size in bytes in the reader's units and decimals."""
+    if size is None:
+        return MISSING
+    amount, unit = float(size), "byte"
+    for bigger in ("kilobyte", "megabyte", "gigabyte", "terabyte"):
+        if amount < 1000:
+            break
+        amount, unit = amount / 1000, bigger
+    return formatted(format_unit(amount, f"digital-{unit}", length="short", format="#,##0.#", locale=reader_locale()))
+
+
 def percentage(fraction) -> str:
     """0.953 -> '95.3%' / '95,3 %' in the reader's convention (one decimal)."""
     locale = reader_locale()
@@ -273,9 +285,10 @@ def run_badge(status: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(
+    app.jinja_env.filters.update(per_request(dict(
         thousands=thousands, price=price, duration=duration, ago=ago, since=since, exact=exact, day=day,
         utc=utc, iso_date=iso_date, clock=clock, epoch_ago=epoch_ago, epoch_exact=epoch_exact,
         elapsed=elapsed, eta=eta, source_label=source_name, status_label=status_label, iso=iso, stamp=stamp,
-        epoch_iso=epoch_iso, run_badge=run_badge, as_data=as_data, zoned=zoned, percentage=percentage)
+        epoch_iso=epoch_iso, run_badge=run_badge, as_data=as_data, zoned=zoned, percentage=percentage,
+        data_size=data_size)))
     app.jinja_env.globals.update(percent=percent, now_epoch=time.time)

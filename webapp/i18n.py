@@ -13,9 +13,10 @@ wraps every translated string in ⟦ ⟧, so an untranslated string shows up (te
 
 from __future__ import annotations
 
+from functools import wraps
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Callable
+from urllib.parse import quote, urlencode
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -23,6 +24,7 @@ from babel.support import NullTranslations
 from flask import Flask, current_app, flash, g, has_app_context, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, Domain, get_locale, get_translations
+from jinja2 import pass_context
 
 from collector import Message
 
@@ -31,6 +33,7 @@ DEFAULT = "en"
 PSEUDO = "pseudo"  # tests only: app.config["MDC_PSEUDO_LOCALE"] = True
 COOKIE = "mdc_lang"
 COOKIE_MAX_AGE = 365 * 86400
+PATH_SAFE = "/:@!$&'()*+,;=-._~"  # what a path may hold unencoded (RFC 3986)
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
@@ -116,6 +119,20 @@ def translated(value: Any) -> Any:
     return translate(value) if isinstance(value, Message) else value
 
 
+def per_request(filters: dict[str, Callable]) -> dict[str, Callable]:
+    """Template filters marked as depending on the request, so that Jinja never works one out
+    once, when it compiles a template, on a constant ('sim'|source_label): the language of the
+    request that happened to compile it would then stand for every later request."""
+    return {name: _each_request(function) for name, function in filters.items()}
+
+
+def _each_request(function: Callable) -> Callable:
+    @wraps(function)
+    def filter_(_context, *args, **kwargs):
+        return function(*args, **kwargs)
+    return pass_context(filter_)
+
+
 def flash_message(message: str, category: str = "ok") -> None:
     """Flash a message in the reader's language (the session keeps text, not a Message)."""
     flash(translated(message), category)
@@ -167,9 +184,11 @@ class _PseudoDomain(Domain):
 
 def language_links() -> list[tuple[str, str, bool]]:
     """(code, URL of this page in that language, is current) for the EN | FR switch. A page
-    that answered a POST (a form with errors) links to the home page: a GET there could 405."""
+    that answered a POST (a form with errors) links to the home page: a GET there could 405.
+    The path is written percent-encoded and with one leading slash: browsers read a backslash
+    as a slash and drop tabs and newlines, so '/\\evil.example' taken as is would link off the site."""
     here = current_language()
-    path = request.path if request.method == "GET" else url_for("index")
+    path = "/" + quote(request.path, safe=PATH_SAFE).lstrip("/") if request.method == "GET" else url_for("index")
     args = request.args.to_dict(flat=False) if request.method == "GET" else {}
     links = []
     for code in LANGUAGES:
@@ -206,7 +225,7 @@ def init_app(app: Flask) -> None:
     app.json.sort_keys = sort_keys
     app.jinja_env.finalize = _finalize
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks read as one line (babel.cfg too)
-    app.jinja_env.filters["tr"] = translated
+    app.jinja_env.filters.update(per_request({"tr": translated}))
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links)
     app.before_request(_before_request)
     app.after_request(_remember)
