@@ -41,6 +41,16 @@ def test_a_job_error_is_shown_in_french_and_stays_english_in_the_api(client, set
     assert "Simulated permanent failure" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
 
 
+def test_a_completed_job_counts_agree_with_each_number_in_french(client, settings, db):
+    job_id = client.post("/jobs", data={"symbol": "MSFT", "source": "sim", "interval": "1d", "start": "2024-01-01",
+                                        "end": "2024-02-01"}, headers=JSON).get_json()["id"]
+    Collector(settings, name="c1", db=db).run(burst=True)
+    events = client.get(f"/jobs/{job_id}", headers={**JSON, **FR}).get_json()["events"]
+    assert "Terminé, barres\u00a0: 24 nouvelles, 0 mise à jour, 0 inchangée." in [e["message"] for e in events]
+    english = client.get(f"/jobs/{job_id}", headers=JSON).get_json()["events"]
+    assert "Completed: 24 new, 0 updated, 0 unchanged bars." in [e["message"] for e in english]
+
+
 def test_rows_and_events_written_before_show_as_they_were(client, db, queue):
     job_id = client.post("/jobs", data={"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "5d"},
                          headers=JSON).get_json()["id"]

@@ -268,18 +268,23 @@ def _gave_up(exc: TransientError, retries: int) -> str:
                     error=message_of(exc))
 
 
+def _counts(new: int, updated: int, unchanged: int) -> dict[str, str]:
+    """Each count its own plural message: French agrees each with its number (0 mise à jour)."""
+    return dict(new=N_plural("{n} new", "{n} new", new), updated=N_plural("{n} updated", "{n} updated", updated),
+                unchanged=N_plural("{n} unchanged", "{n} unchanged", unchanged))
+
+
 def _chunk_message(progress: Progress, counts, suspect: int) -> str:
-    numbers = dict(done=progress.done, total=progress.total, new=counts.new, updated=counts.updated,
-                   unchanged=counts.unchanged)
+    numbers = dict(done=progress.done, total=progress.total, **_counts(counts.new, counts.updated, counts.unchanged))
     if suspect:
-        return N_("Chunk {done} of {total}: {new} new, {updated} updated, {unchanged} unchanged; {suspect}.",
+        return N_("Chunk {done} of {total}: {new}, {updated}, {unchanged}; {suspect}.",
                   suspect=notes.suspect_text(suspect), **numbers)
-    return N_("Chunk {done} of {total}: {new} new, {updated} updated, {unchanged} unchanged.", **numbers)
+    return N_("Chunk {done} of {total}: {new}, {updated}, {unchanged}.", **numbers)
 
 
 def _completed_message(progress: Progress) -> str:
-    numbers = dict(new=progress.rows_new, updated=progress.rows_updated, unchanged=progress.rows_unchanged)
+    numbers = _counts(progress.rows_new, progress.rows_updated, progress.rows_unchanged)
     if progress.suspect:
-        return N_("Completed: {new} new, {updated} updated, {unchanged} unchanged bars; {suspect}.",
+        return N_("Completed: {new}, {updated}, {unchanged} bars; {suspect}.",
                   suspect=notes.suspect_text(progress.suspect), **numbers)
-    return N_("Completed: {new} new, {updated} updated, {unchanged} unchanged bars.", **numbers)
+    return N_("Completed: {new}, {updated}, {unchanged} bars.", **numbers)
