@@ -33,6 +33,14 @@ def test_dates_out_of_range_in_series_page_and_exports_are_422(series_client, pa
         assert "outside the years 1900-2200" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("path", ["/data/sim/AAPL/1h.csv", "/data/sim/AAPL/1h.parquet"])
+def test_a_failed_download_is_json_for_scripts_and_a_page_for_browsers(series_client, path):
+    curl = series_client.get(f"{path}?start=zz", headers={"Accept": "*/*"})  # curl -OJ would save the body
+    assert curl.status_code == 422 and curl.is_json and "Start is not a date" in curl.get_json()["message"]
+    browser = series_client.get(f"{path}?start=zz")
+    assert browser.status_code == 422 and browser.mimetype == "text/html"
+
+
 @pytest.mark.parametrize("dates", [{"start": "2024-01-01", "end": "9999-12-31"}, {"start": "0001-01-01"},
                                    {"start": "2024-01-01", "end": "9999-12-31 Asia/Tokyo"}])
 def test_dates_out_of_range_on_submit_and_the_form_hint(client, dates):

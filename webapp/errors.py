@@ -78,8 +78,12 @@ def init_app(app: Flask) -> None:
         return _render(500, "Internal Server Error", N_("Something went wrong on our side; it has been logged."))
 
 
+# Downloads: a script that saves what it gets (curl -OJ, pandas) must not save an error page.
+DOWNLOAD_ENDPOINTS = {"data.export_csv", "data.export_parquet"}
+
+
 def _render(code: int, name: str, message: str, *, title: Message | None = None):
-    if wants_json():
+    if wants_json() or (request.endpoint in DOWNLOAD_ENDPOINTS and "text/html" not in request.headers.get("Accept", "")):
         return {"error": name, "message": message}, code
     title = title or TITLES.get(code, name)
     return render_template("error.html", code=code, title=title, message=message, with_banner=False), code
