@@ -81,7 +81,8 @@ class QueueStats:
         aof = str(info.get("aof_enabled", 0)) == "1"
         return {"version": info.get("valkey_version") or info.get("redis_version"),
                 "server": "Valkey" if info.get("valkey_version") or info.get("server_name") == "valkey" else "Redis",
-                "memory": info.get("used_memory_human"), "memory_bytes": info.get("used_memory"), "clients": info.get("connected_clients"),
+                "memory": info.get("used_memory_human"), "memory_bytes": info.get("used_memory"),
+                "clients": info.get("connected_clients"),
                 "uptime_s": info.get("uptime_in_seconds"), "aof": aof,
                 "aof_status": info.get("aof_last_write_status"),
                 "rdb_last_save": info.get("rdb_last_save_time"),
