@@ -31,10 +31,7 @@ def update(source: str, symbol: str, interval: str):
         return redirect(series_url(s), code=303)
     except ValidationError as exc:
         return _refused(exc)
-    if wants_json():
-        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
-    flash_message(_submitted(result, N_("from the last stored bar to now")), "ok" if result.queued else "warn")
-    return redirect(series_url(s), code=303)
+    return _answer_submitted(s, result, N_("from the last stored bar to now"))
 
 
 @bp.post(SERIES + "/recollect")
@@ -46,9 +43,14 @@ def recollect(source: str, symbol: str, interval: str):
         result = svc.jobs.recollect_series(s)
     except ValidationError as exc:
         return _refused(exc)
+    return _answer_submitted(s, result, N_("the whole series again"))
+
+
+def _answer_submitted(s, result, what: str):
+    """The job a series action submitted: as JSON (201), or said in a flash on the series page."""
     if wants_json():
         return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
-    flash_message(_submitted(result, N_("the whole series again")), "ok" if result.queued else "warn")
+    flash_message(_submitted(result, what), "ok" if result.queued else "warn")
     return redirect(series_url(s), code=303)
 
 
