@@ -157,8 +157,9 @@ def test_bad_input_is_4xx_with_a_message(client, db, url, status, message):
 
 def test_page_past_the_end_is_empty_not_an_error(client, db):
     store_bars(db, sim_frame())
-    html = client.get("/data/sim/AAPL/1h?page=5000").get_data(as_text=True)
-    assert "No bars on page 5,000" in html
+    response = client.get("/data/sim/AAPL/1h?page=5000")
+    assert response.status_code == 200
+    assert "There is no page 5,000: the last one is page 6." in response.get_data(as_text=True)
 
 
 def test_delete_confirms_with_a_count_then_removes(client, db):
