@@ -68,3 +68,13 @@ def test_a_fractional_chart_axis_label_has_a_french_decimal_comma(client):
     page = client.get("/monitor?lang=fr").data.decode()
     axis = re.findall(r'class="axis" text-anchor="end">([^<]*)<', page)
     assert "0,5" in axis and "0.5" not in axis, axis
+
+
+def test_the_line_under_the_collect_form_puts_a_no_break_space_before_its_colon(client):
+    """'Jobs n°1 à n°2 (M&M, BRK/B):' had its colon outside the translated text, glued on in French."""
+    form = {"symbol": "M&M, BRK/B", "source": "sim", "interval": "1d", "period": "1mo"}
+    french_line = client.post("/jobs?lang=fr", data=form, headers={"HX-Request": "true"}).data.decode()
+    assert re.search(rf'<strong>Jobs n°1 à n°2</strong>\s*\(<span translate="no">M&amp;M, BRK/B</span>\){NBSP}:',
+                     french_line), french_line
+    english_line = client.get("/jobs/summary?ids=1,2&lang=en", headers={"HX-Request": "true"}).data.decode()
+    assert re.search(r'<strong>Jobs #1–#2</strong>\s*\(<span translate="no">M&amp;M, BRK/B</span>\):', english_line)
