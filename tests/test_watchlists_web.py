@@ -142,3 +142,19 @@ def test_every_calendar_the_form_suggests_is_one_mdc_accepts():
     from collector.calendar import resolve_calendar
     from webapp.watchlist_forms import SUGGESTED_CALENDARS
     assert [name for name in SUGGESTED_CALENDARS if resolve_calendar(name) is None] == []
+
+
+def test_the_jobs_of_a_run_are_labelled_as_the_banner_names_the_run(client):
+    """The banner says 'run #1 of b&b' but /jobs?run=<id> said 'jobs of run 2 only': the run's
+    database id, not its number in its watchlist, and no watchlist."""
+    create(client, name="first")
+    create(client, name="b&b <x>", symbols="M&M BRK/B")
+    client.post("/watchlists/1/run", headers=JSON)
+    run = client.post("/watchlists/2/run", headers=JSON).get_json()
+    assert (run["id"], run["number"], run["jobs_url"]) == (2, 1, "/jobs?tab=all&run=2")
+    page = client.get(run["jobs_url"]).get_data(as_text=True)
+    assert 'jobs of run #1 of <a href="/watchlists/2">b&amp;b &lt;x&gt;</a> only' in page
+    assert "jobs of run 2 only" not in page
+    french = client.get(run["jobs_url"] + "&lang=fr").get_data(as_text=True)
+    assert 'uniquement les jobs de l\'exécution n°1 de <a href="/watchlists/2">b&amp;b &lt;x&gt;</a>' in french
+    assert "jobs of run 99 only" in client.get("/jobs?tab=all&run=99&lang=en").get_data(as_text=True)  # no such run

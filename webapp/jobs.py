@@ -44,6 +44,7 @@ def index():
     events = _last_events([j.id for j in result.items if j.is_active])
     filters = {"symbol": symbol, "source": source, "run_id": run_id}
     context = dict(tab=tab, page=result, symbol=symbol or "", source=source or "", events=events, run=run_id,
+                   run_named=None if request.htmx or run_id is None else _run_named(run_id),
                    matching={} if request.htmx else svc.jobs.counts(where),  # for the bulk buttons
                    tabs=TABS, counts=svc.jobs.tab_counts(**filters), sources=SOURCES, sort=sort,
                    descending=descending, retention_days=svc.settings.retention_days)
@@ -51,6 +52,15 @@ def index():
     response = make_response(render_template(template, **context))
     response.vary.add("HX-Request")
     return response
+
+
+def _run_named(run_id: int) -> tuple[int, int, str] | None:
+    """(its number in its watchlist, the watchlist's id and name) of run `run_id`: the banner
+    and the watchlist page say "run #1 of tech", not the run's id that ?run= carries."""
+    svc = services.get()
+    view = svc.watchlists.run(run_id)
+    watchlist = svc.watchlists.get(view.run.watchlist_id) if view is not None else None
+    return (view.run.number, watchlist.id, watchlist.name) if watchlist is not None else None
 
 
 def no_job(job_id: int) -> str:
