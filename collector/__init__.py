@@ -55,7 +55,7 @@ _API: dict[str, str] = {
     "CHECK_LABELS": "collector.notes", "flag_names": "collector.quality", "ratio_text": "collector.corporate",
     # messages a person reads: English text that the web app can show in French
     "Message": "collector.i18n", "N_": "collector.i18n", "N_plural": "collector.i18n",
-    "join_messages": "collector.i18n", "message_of": "collector.i18n", "shown": "collector.timespec",
+    "join_messages": "collector.i18n", "job_numbers": "collector.i18n", "message_of": "collector.i18n", "shown": "collector.timespec",
 }
 
 __all__ = sorted(_API)

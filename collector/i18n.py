@@ -137,6 +137,11 @@ def N_plural(singular: str, plural: str, n: int, **params: Any) -> Message:
     return Message(singular, {k: _param(v) for k, v in params.items()}, plural=plural, n=n)
 
 
+def job_numbers(ids) -> Message:
+    """'#12, #13' as a message: French writes 'n°12, n°13'."""
+    return join_messages([N_("#{id!s}", id=job_id) for job_id in ids], ", ")
+
+
 def message_data(text: str | None) -> dict[str, Any] | None:
     """What a message to be stored was made from (kept beside its English text in a row or an
     event), or None for plain text."""

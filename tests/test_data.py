@@ -83,6 +83,17 @@ def test_chart_downsamples_big_ranges(client, db):
     assert len(points) <= 800 and len(html) < 80_000  # SVG plus the 400 slots' figures for the readout
 
 
+@pytest.mark.parametrize("symbol, path, name", [("EURUSD=X", "EURUSD%3DX", '"EURUSD=X_sim_1h_trades'),
+                                                ("BRK/B", "BRK%2FB", "BRK_B_sim_1h_trades"),
+                                                ("M&M", "M%26M", "M_M_sim_1h_trades")])
+def test_export_file_names_keep_what_yahoo_keeps_and_replace_what_a_path_cannot_hold(data_client, symbol, path, name):
+    client, db = data_client
+    store_bars(db, sim_frame(symbol), symbol=symbol)
+    response = client.get(f"/data/sim/{path}/1h.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith(f"attachment; filename={name}_2024-01-01")
+
+
 @pytest.mark.both_databases
 def test_csv_parses_back_to_exactly_the_stored_bars(data_client):
     client, db = data_client
@@ -90,7 +101,7 @@ def test_csv_parses_back_to_exactly_the_stored_bars(data_client):
     store_bars(db, frame, source="yahoo", symbol="^GSPC", interval="5m")
     response = client.get("/data/yahoo/%5EGSPC/5m.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == "attachment; filename=GSPC_yahoo_5m_trades_2024-01-02_2024-01-03.csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=^GSPC_yahoo_5m_trades_2024-01-02_2024-01-03.csv"
     text = response.get_data(as_text=True)
     assert text.splitlines()[0] == "ts,open,high,low,close,volume,wap,trades"
     assert text.splitlines()[1].startswith("2024-01-02T14:30:00Z,0.30000000000000004,")

@@ -29,7 +29,7 @@ FORM = {"symbol": "AAPL", "source": "sim", "interval": "1h", "period": "1mo"}
 
 # --- deleting a series a job writes ------------------------------------------------------------
 
-def test_delete_is_refused_with_409_and_the_job_while_a_job_targets_the_series(client, db, manager):
+def test_delete_is_refused_with_409_and_the_job_while_a_job_targets_the_series(client, db, manager, french_catalog):
     store_bars(db, sim_frame())
     job = client.post("/jobs", data=FORM, headers=JSON).get_json()
     refused = client.post("/data/sim/AAPL/1h/delete", headers=JSON)
@@ -37,6 +37,8 @@ def test_delete_is_refused_with_409_and_the_job_while_a_job_targets_the_series(c
     body = refused.get_json()
     assert body["jobs"] == [{"id": job["id"], "url": f"/jobs/{job['id']}", "status": "PENDING"}]
     assert f"Job #{job['id']} is writing this series" in body["message"]
+    french = client.post("/data/sim/AAPL/1h/delete", headers={**JSON, "Accept-Language": "fr"}).get_json()
+    assert f"Le job n°{job['id']} écrit dans cette série" in french["message"]
     page = client.post("/data/sim/AAPL/1h/delete")
     assert page.status_code == 409 and f'href="/jobs/{job["id"]}"' in page.get_data(as_text=True)
     assert client.get("/data/sim/AAPL/1h", headers=JSON).get_json()["bars"] == 264  # nothing went

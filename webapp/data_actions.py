@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 
-from collector import N_, AlreadyCurrent, N_plural, SeriesBusy, ValidationError, join_messages, message_of
+from collector import N_, AlreadyCurrent, N_plural, SeriesBusy, ValidationError, job_numbers, join_messages, message_of
 
 from . import services
 from .errors import wants_json
@@ -68,7 +68,7 @@ def fill(source: str, symbol: str, interval: str):
                    "refused": problems}
         return payload, (201 if results else 422 if problems else 200)
     if results:
-        ids = ", ".join(f"#{r.job.id}" for r in results)
+        ids = job_numbers(r.job.id for r in results)
         flash_message(N_plural("{n} job submitted to fill the gaps: {ids}.", "{n} jobs submitted to fill the gaps: {ids}.",
                                len(results), ids=ids), "ok")
     elif not problems:

@@ -31,7 +31,7 @@ def file_name(series: Series, start: int | None, end: int | None, extension: str
               adjust: str | None = None, resample: str | None = None) -> str:
     """AAPL_yahoo_1d_trades_2024-01-02_2024-12-31.csv: what, where from, which dates; with
     `_resampled-1w` and `_adjusted-splits` when the file holds that rather than the stored bars."""
-    symbol = re.sub(r"[^A-Za-z0-9.\-]+", "_", series.symbol).strip("_") or "series"
+    symbol = re.sub(r"[^A-Za-z0-9.\-^=]+", "_", series.symbol).strip("_") or "series"  # ^GSPC, EURUSD=X kept
     first = start if start is not None else series.first_ts
     last = (end - 1) if end is not None else series.last_ts
     days = "_".join(_day(t) for t in (first, last) if t is not None)

@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import asc, delete, desc, func, select, update
 
-from collector.i18n import N_plural
+from collector.i18n import N_plural, job_numbers
 from collector.parse import upper_ascii
 from collector.sources.base import BAR_COLUMNS as VALUE_COLUMNS
 
@@ -268,7 +268,7 @@ class SeriesBusy(Exception):
     """A series cannot be deleted while jobs write it; `jobs` are those jobs."""
 
     def __init__(self, jobs: list[Job]):
-        ids = ", ".join(f"#{job.id}" for job in jobs)
+        ids = job_numbers(job.id for job in jobs)
         super().__init__(N_plural("Job {ids} is writing this series: wait until it ends or cancel it, then delete.",
                                   "Jobs {ids} are writing this series: wait until they end or cancel them, then "
                                   "delete.", len(jobs), ids=ids))
