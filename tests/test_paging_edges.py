@@ -47,3 +47,4 @@ def test_watchlist_symbols_page_past_the_last_links_to_the_last(client):
     text = visible_text(page)
     assert "There is no page 7: the last one is page 2." in text and "701–150" not in text.replace(",", "")
     assert "/watchlists/1?page=2" in hrefs(page) and "/watchlists/1?page=6" not in hrefs(page)
+    assert "Last bar" not in text  # no table of nothing above the message
