@@ -60,8 +60,10 @@
       window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML"}).then(function () {
         history.pushState({}, "", url + "#chart");
         // The chart was replaced: give the new one the keyboard, so + and − keep zooming.
+        // htmx answers before its settle step fires htmx:load, so set the new chart up here:
+        // focusing it first left a chart that ignored the next key.
         var fresh = hadFocus && document.querySelector("#chart [data-chart]");
-        if (fresh) fresh.focus();
+        if (fresh) { setup(fresh); fresh.focus(); }
       });
     }
     function zoomTo(a, b) { go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step); }
