@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 
 import numpy as np
 from flask import Blueprint, abort, make_response, render_template, request
+from werkzeug.exceptions import UnprocessableEntity
 
 from collector import (
     N_,
     SORTS,
     SOURCES,
+    Message,
     Series,
     interval_seconds,
     is_intraday,
@@ -101,11 +103,10 @@ def series(source: str, symbol: str, interval: str):
     svc = services.get()
     s = find_series(source, symbol, interval)
     page = page_arg()
-    range_args()  # bad dates are a 422 whatever the answer's format
-    if request.args.get("range", "all") not in RANGES:
-        abort(422, N_("Unknown range {range!r}: use one of {choices}, or start and end.",
-                      range=shown(request.args["range"]), choices=", ".join(RANGES)))
     target = request.headers.get("HX-Target") if request.htmx else None
+    range_error = _range_error()
+    if range_error is not None and (wants_json() or target == "bars"):
+        abort(422, range_error)
     if wants_json():
         report = svc.series.quality(s)
         data = series_dict(s, report.suspect)
@@ -118,7 +119,7 @@ def series(source: str, symbol: str, interval: str):
     if target == "bars":
         response = make_response(render_template("data/_bars.html", s=s, bars=bars, decimals=decimals))
     else:
-        chart = chart_context(s, decimals)
+        chart = chart_context(s, decimals, range_error)
         if target == "chart":
             response = make_response(render_template("data/_chart.html", s=s, **chart))
         else:
@@ -130,6 +131,8 @@ def series(source: str, symbol: str, interval: str):
                 resample_choices=resample_targets(s.interval), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
+    if range_error is not None:
+        response.status_code = 422
     return response
 
 
@@ -151,18 +154,24 @@ def export_parquet(source: str, symbol: str, interval: str):
 
 # --- helpers ------------------------------------------------------------------------
 
-def chart_context(s: Series, decimals: int) -> dict:
-    """The range the chart shows (preset or start/end) and the chart itself."""
-    chosen = request.args.get("range") or ""
-    start, end = range_args()
+def _range_error() -> Message | None:
+    """What is wrong with the chart range asked for (start/end or range), or None."""
+    try:
+        range_args()
+    except UnprocessableEntity as exc:
+        return exc.description
+    if request.args.get("range", "all") not in RANGES:
+        return N_("Unknown range {range!r}: use one of {choices}, or start and end.",
+                  range=shown(request.args["range"]), choices=", ".join(RANGES))
+    return None
+
+
+def chart_context(s: Series, decimals: int, range_error: Message | None = None) -> dict:
+    """The range the chart shows (preset or start/end) and the chart itself. With a
+    `range_error`, the whole series, and the error beside the fields that still show what
+    was typed (as a form answers), instead of an error page that loses the chart."""
     step = interval_seconds(s.interval)
-    if start is None and end is None:
-        chosen = chosen or "all"
-        back = RANGES[chosen]
-        if back is not None and s.last_ts is not None:
-            start = s.last_ts + step - back
-    else:
-        chosen = "custom"
+    chosen, start, end = ("all", None, None) if range_error is not None else _chosen_range(s, step)
     lo = start if start is not None else (s.first_ts or 0)
     hi = end if end is not None else (s.last_ts or 0) + step
     store = services.get().series
@@ -171,11 +180,32 @@ def chart_context(s: Series, decimals: int) -> dict:
     presets = [name for name, back in RANGES.items() if back is None or back >= 2 * step]
     marks = store.suspect_marks(s.id, data.start, data.end) if data.mode != "empty" else []
     layers = [chart_marks.quality_layer(marks)] if marks else []
-    return {"chart": chart_svg.render(data, label, decimals, zoom_url=series_url(s), layers=layers),
-            "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": presets, "decimals": decimals,
-            "candles_up_to": charts.CANDLES_UP_TO, "range_labels": RANGE_LABELS,
-            "start_text": _input_time(start if chosen == "custom" else None),
-            "end_text": _input_time(end if chosen == "custom" else None), "intraday": is_intraday(s.interval)}
+    context = {"chart": chart_svg.render(data, label, decimals, zoom_url=series_url(s), layers=layers),
+               "chart_data": data, "chart_marks": len(marks), "chosen": chosen, "ranges": presets,
+               "decimals": decimals, "candles_up_to": charts.CANDLES_UP_TO, "range_labels": RANGE_LABELS,
+               "start_text": _input_time(start if chosen == "custom" else None),
+               "end_text": _input_time(end if chosen == "custom" else None), "intraday": is_intraday(s.interval)}
+    if range_error is not None:
+        context.update(range_error=range_error, start_text=_typed("start"), end_text=_typed("end"))
+    return context
+
+
+def _chosen_range(s: Series, step: int) -> tuple[str, int | None, int | None]:
+    """(preset name or "custom", start, end) from the query; start/end in epoch seconds."""
+    chosen = request.args.get("range") or ""
+    start, end = range_args()
+    if start is not None or end is not None:
+        return "custom", start, end
+    chosen = chosen or "all"
+    back = RANGES[chosen]
+    if back is not None and s.last_ts is not None:
+        start = s.last_ts + step - back
+    return chosen, start, end
+
+
+def _typed(name: str) -> str:
+    """What was typed in a range field, shown back beside its error (cut: it may be anything)."""
+    return (request.args.get(name) or "")[:64]
 
 
 def _input_time(epoch: int | None) -> str:

@@ -5,6 +5,11 @@
   "use strict";
   var VIEW_W = 960;
   var locale = "en";
+  // One zoom at a time: htmx queues a second request on #chart and resolves its promise before
+  // anything is swapped, and a zoom is worked out from the chart on screen. A + or − pressed
+  // meanwhile is kept (the last one) and replayed on the chart that comes back.
+  var busy = false, queuedKey = null;
+  var shownUrl = window.location.pathname + window.location.search;  // the chart on screen
 
   function fmt(value, digits) {
     return value === null || value === undefined ? "–"
@@ -49,7 +54,7 @@
     }
     function hide() { cross.setAttribute("visibility", "hidden"); readout.hidden = true; }
     function go(start, end) {
-      if (end <= start) return;
+      if (end <= start || busy) return;
       // The chart's own URL may carry a range already: replace it, never repeat it.
       var target = new URL(f.url, window.location.href);
       target.searchParams.delete("range");
@@ -57,13 +62,16 @@
       target.searchParams.set("end", isoMinute(end));
       var url = target.pathname + target.search;
       var hadFocus = box.contains(document.activeElement);
-      window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML"}).then(function () {
-        history.pushState({}, "", url + "#chart");
+      busy = true;
+      load(url).then(function () {
+        history.pushState({mdcChart: true}, "", url + "#chart");
         // The chart was replaced: give the new one the keyboard, so + and − keep zooming.
-        // htmx answers before its settle step fires htmx:load, so set the new chart up here:
-        // focusing it first left a chart that ignored the next key.
+        // htmx answers before its settle step fires htmx:load, so set the new chart up here.
         var fresh = hadFocus && document.querySelector("#chart [data-chart]");
         if (fresh) { setup(fresh); fresh.focus(); }
+        var key = queuedKey;
+        queuedKey = null;
+        if (fresh && key) fresh.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true}));
       });
     }
     function zoomTo(a, b) { go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step); }
@@ -111,7 +119,8 @@
       var i = at === null ? n - 1 : at;
       if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
         show(Math.max(0, Math.min(n - 1, i + (e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1))));
-      } else if (e.key === "+" || e.key === "=") { zoom(i, 0.5); } else if (e.key === "-" || e.key === "_") { zoom(i, 2); }
+      } else if (busy && "+=-_".indexOf(e.key) >= 0) { queuedKey = e.key; }
+      else if (e.key === "+" || e.key === "=") { zoom(i, 0.5); } else if (e.key === "-" || e.key === "_") { zoom(i, 2); }
       else if (e.key === "Home" || e.key === "End") { show(e.key === "Home" ? 0 : n - 1); }
       else return;
       e.preventDefault();
@@ -119,6 +128,25 @@
     box.addEventListener("focus", function () { show(at === null ? n - 1 : at); });
     box.addEventListener("blur", hide);
   }
+
+  function load(url) {  // the chart of `url` in place of the one on screen; always settles busy
+    var done = function () { busy = false; shownUrl = url; };
+    return window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML"})
+      .then(done, function (error) { busy = false; queuedKey = null; throw error; });
+  }
+
+  // Back and forward between zooms: the address changes, so must the chart (htmx restores
+  // only the entries it pushed itself, and those carry htmx: true).
+  window.addEventListener("popstate", function (e) {
+    var here = window.location.pathname + window.location.search;
+    if ((e.state && e.state.htmx) || here === shownUrl || !document.querySelector("#chart [data-chart]")) return;
+    busy = true;
+    load(here);
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    shownUrl = window.location.pathname + window.location.search;
+  });
+  document.addEventListener("htmx:pushedIntoHistory", function (e) { shownUrl = e.detail.path.split("#")[0]; });
 
   window.mdcChart = function (scope) {
     (scope.querySelectorAll ? scope : document).querySelectorAll("[data-chart]").forEach(setup);

@@ -1,0 +1,76 @@
+"""The chart's zoom, pressed faster than the server answers, and browsed back and forth."""
+
+import pytest
+
+from tests.helpers import sim_frame, store_bars
+
+pytestmark = pytest.mark.browser
+
+BARS = "() => +document.querySelector('#chart svg').dataset.bars"
+FOCUSED = "() => document.activeElement.matches('#chart [data-chart]')"
+
+
+def _chart_requests(page) -> list[str]:
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url) if "start=" in r.url and "/data/" in r.url else None)
+    return urls
+
+
+def test_keys_pressed_while_a_zoom_loads_zoom_once_more_not_four_times_the_same(page, db):
+    store_bars(db, sim_frame("AAPL", "1m", "2024-01-08", "2024-01-13"), interval="1m")
+    page.goto("/data/sim/AAPL/1m?kind=trades&range=1d")
+    page.locator("#chart svg[data-mode]").wait_for()
+    day = page.evaluate(BARS)
+    requests = _chart_requests(page)
+    page.locator("#chart [data-chart]").focus()
+    # Four + in one go (as a held key repeats): the first zooms, the others arrive while it
+    # loads; the last of them zooms the chart that comes back.
+    page.evaluate("""() => { const chart = document.querySelector('#chart [data-chart]');
+        for (let i = 0; i < 4; i++) chart.dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); }""")
+    page.wait_for_function(f"() => location.search.includes('start=') && {BARS[6:]} < {day} / 3")
+    page.wait_for_function(FOCUSED)
+    page.wait_for_timeout(300)  # nothing more is coming
+    assert len(requests) == 2 and len(set(requests)) == 2, requests
+    twice = page.evaluate(BARS)
+    page.keyboard.press("-")  # the keyboard still works on the chart that came last
+    page.wait_for_function(f"{BARS} > {twice}")
+
+
+def test_back_and_forward_show_the_chart_the_address_names(page, db):
+    store_bars(db, sim_frame("AAPL", "1m", "2024-01-08", "2024-01-13"), interval="1m")
+    page.goto("/data/sim/AAPL/1m?kind=trades&range=1d")
+    page.locator("#chart svg[data-mode]").wait_for()
+    day, day_url = page.evaluate(BARS), page.url
+    page.locator("#chart [data-chart]").focus()
+    page.keyboard.press("+")
+    page.wait_for_function(f"{BARS} < {day}")
+    page.wait_for_function(FOCUSED)
+    once, once_url = page.evaluate(BARS), page.url
+    page.keyboard.press("+")
+    page.wait_for_function(f"{BARS} < {once}")
+    twice = page.evaluate(BARS)
+
+    page.go_back()
+    page.wait_for_function(f"{BARS} === {once}")
+    assert page.url == once_url
+    page.go_back()
+    page.wait_for_function(f"{BARS} === {day}")
+    assert page.url == day_url
+    page.go_forward()
+    page.wait_for_function(f"{BARS} === {once}")
+    page.go_forward()
+    page.wait_for_function(f"{BARS} === {twice}")
+
+
+def test_from_after_to_keeps_the_chart_and_shows_the_error_by_the_fields(page, db):
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    page.goto("/data/sim/AAPL/1h?kind=trades")
+    page.locator("#chart svg[data-mode]").wait_for()
+    page.fill("#chart input[name=start]", "2024-02-05T15:00")
+    page.fill("#chart input[name=end]", "2024-02-04T16:00")
+    page.get_by_role("button", name="Show").click()
+    page.locator("#range-error").wait_for()
+    assert "End must be after start" in page.locator("#range-error").inner_text()
+    assert page.locator("#chart svg.chart").count() == 1 and page.locator("main").count() == 1
+    assert page.locator("#chart input[name=start]").input_value() == "2024-02-05T15:00"
+    assert page.url.count("kind=trades") == 1
