@@ -135,8 +135,8 @@ def _read(text: str, zone: ZoneInfo | None, end_of_day: bool) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-            day = date.fromisoformat(text)
+        day = _bare_date(text)
+        if day is not None:
             if not FIRST_YEAR <= day.year <= LAST_YEAR:
                 raise _unreadable("years", end_of_day)
             if end_of_day:
@@ -148,6 +148,17 @@ def _read(text: str, zone: ZoneInfo | None, end_of_day: bool) -> datetime:
     except ValueError:
         raise _unreadable("format", end_of_day) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
+
+
+def _bare_date(text: str) -> date | None:
+    """A date alone, in any of ISO's spellings (2024-03-01, 20240301, 2024-W09-5), or None:
+    each must include its whole day as an end, not only the first."""
+    if not text.isascii() or len(text) > 10 or "T" in text.upper():
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def shown(text: str, limit: int = 40) -> str:

@@ -55,6 +55,13 @@ def test_good_input_normalises(manager):
     assert spec.end == datetime(2024, 3, 6, tzinfo=timezone.utc)  # a bare end date includes that day
 
 
+@pytest.mark.parametrize("end", ["2024-03-05", "20240305", "2024-W10-2", "2024W102"])
+def test_every_spelling_of_a_bare_end_date_includes_that_day(manager, end):
+    (spec,) = manager.validate({**GOOD, "period": "", "start": "20240301", "end": end})
+    assert spec.start == datetime(2024, 3, 1, tzinfo=timezone.utc)
+    assert spec.end == datetime(2024, 3, 6, tzinfo=timezone.utc)
+
+
 def test_zones_are_honoured(manager):
     (spec,) = manager.validate({**GOOD, "period": "", "start": "2024-03-01T09:30-05:00", "end": "2024-03-02 America/New_York"})
     assert spec.start == datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
