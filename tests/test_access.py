@@ -5,7 +5,7 @@ secret key every worker agrees on."""
 import logging
 import subprocess
 import sys
-import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -214,20 +214,28 @@ def test_healthz_says_what_is_unreachable_but_not_where_unless_the_caller_has_th
 
 # --- the secret key file --------------------------------------------------------------------
 
-def test_workers_starting_together_share_one_whole_key(settings):
-    barrier = threading.Barrier(12)
-    keys: list[str] = []
+# A gunicorn worker, as a process: imports done, it waits for the start file, then builds the app.
+WORKER = """
+import os, sys, time
+from webapp import create_app
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.001)
+print(create_app().secret_key)
+"""
 
-    def worker():
-        barrier.wait()
-        keys.append(create_app({"MDC_SETTINGS": settings}).secret_key)
 
-    threads = [threading.Thread(target=worker) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert len(keys) == 12 and len(set(keys)) == 1 and len(keys[0]) == 64
+def test_workers_starting_together_share_one_whole_key(settings, tmp_path):
+    # Processes, as gunicorn's workers are (threads would also race in CPython 3.11's own
+    # ast module, which Werkzeug uses to build its routes).
+    go = tmp_path / "go"
+    env = settings_env(settings)
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(go)], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(6)]
+    time.sleep(3)  # let them all import and wait (a late one still finds the key the others made)
+    go.touch()
+    keys = [w.communicate(timeout=120)[0].strip() for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    assert len(keys) == 6 and len(set(keys)) == 1 and len(keys[0]) == 64
     assert [p.name for p in settings.data_dir.iterdir() if "secret" in p.name] == ["secret_key"]
 
 
