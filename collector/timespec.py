@@ -7,7 +7,7 @@ start/end at submit time so a job means the same thing whenever it runs.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector.i18n import N_, Message, N_plural
@@ -131,12 +131,21 @@ def _split_zone(text: str, end_of_day: bool) -> tuple[str, ZoneInfo | None]:
     return text, None
 
 
-def _read(text: str, zone: ZoneInfo | None, end_of_day: bool) -> datetime:
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+# A date with an offset and no time: 2024-03-05Z, 20240305+01:00.
+_DATE_AND_OFFSET = re.compile(r"(.{8,10}?)([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)")
+
+
+def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
     try:
+        dated = _DATE_AND_OFFSET.fullmatch(text)
+        if dated and zone is None and _bare_date(dated.group(1)) is not None:
+            offset = dated.group(2)
+            zone = UTC if offset in ("Z", "z") else datetime.fromisoformat(f"2000-01-01T00:00{offset}").tzinfo
+            text = dated.group(1)
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
         day = _bare_date(text)
-        if day is not None:
+        if day is not None:  # a whole day: its first midnight, or the next one for an end
             if not FIRST_YEAR <= day.year <= LAST_YEAR:
                 raise _unreadable("years", end_of_day)
             if end_of_day:

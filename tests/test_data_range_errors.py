@@ -65,3 +65,19 @@ def test_the_range_form_sends_kind_once_with_javascript(client, db):
     form = re.search(r'<form method="get" action="([^"]*)" hx-get="([^"]*)"', html)
     assert form.group(1).endswith("?kind=trades")  # without JS the browser drops this query...
     assert "?" not in form.group(2)  # ...htmx does not: the hidden field carries kind for both
+
+
+def test_htmx_restoring_a_page_for_back_gets_it_with_200(client, db):
+    # htmx swaps only 2xx/3xx when it reloads a page missing from its history cache.
+    store_bars(db, sim_frame())
+    response = client.get(INVERTED, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert response.status_code == 200 and 'id="range-error"' in response.get_data(as_text=True)
+
+
+def test_times_typed_with_a_zone_come_back_as_the_field_writes_them(client, db):
+    store_bars(db, sim_frame())
+    response = client.get("/data/sim/AAPL/1h?kind=trades&start=2024-01-06T15:00Z&end=2024-01-05")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="range-error"' in html
+    # a datetime-local field shows nothing for "…Z"; a bare end date is the next midnight
+    assert 'value="2024-01-06T15:00"' in html and 'value="2024-01-06T00:00"' in html

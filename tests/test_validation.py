@@ -55,11 +55,25 @@ def test_good_input_normalises(manager):
     assert spec.end == datetime(2024, 3, 6, tzinfo=timezone.utc)  # a bare end date includes that day
 
 
-@pytest.mark.parametrize("end", ["2024-03-05", "20240305", "2024-W10-2", "2024W102"])
+@pytest.mark.parametrize("end", ["2024-03-05", "20240305", "2024-W10-2", "2024W102", "2024-03-05Z", "20240305z",
+                                 "2024-03-05+00:00", "2024-03-05-0000"])
 def test_every_spelling_of_a_bare_end_date_includes_that_day(manager, end):
     (spec,) = manager.validate({**GOOD, "period": "", "start": "20240301", "end": end})
     assert spec.start == datetime(2024, 3, 1, tzinfo=timezone.utc)
     assert spec.end == datetime(2024, 3, 6, tzinfo=timezone.utc)
+
+
+def test_a_bare_date_with_an_offset_is_that_day_in_that_offset(manager):
+    (spec,) = manager.validate({**GOOD, "period": "", "start": "2024-03-01+01:00", "end": "20240305-05"})
+    assert spec.start == datetime(2024, 2, 29, 23, tzinfo=timezone.utc)
+    assert spec.end == datetime(2024, 3, 6, 5, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("end", ["2024-03-05+99:00", "2024-03-05+1", "2024-13-05Z", "٢٠٢٤-03-05Z"])
+def test_a_bad_offset_on_a_date_is_refused_with_a_message(manager, end):
+    with pytest.raises(ValidationError) as info:
+        manager.validate({**GOOD, "period": "", "start": "2024-03-01", "end": end})
+    assert "end" in info.value.errors
 
 
 def test_zones_are_honoured(manager):

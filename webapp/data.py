@@ -18,8 +18,10 @@ from collector import (
     SOURCES,
     Message,
     Series,
+    TimeParseError,
     interval_seconds,
     is_intraday,
+    parse_when,
     resample_targets,
     shown,
     source_label,
@@ -131,7 +133,9 @@ def series(source: str, symbol: str, interval: str):
                 resample_choices=resample_targets(s.interval), **chart))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
-    if range_error is not None:
+    # 422 like any refused form, except to htmx restoring a page for Back after its copy left
+    # the history cache: htmx swaps only 2xx/3xx there, and would show the wrong chart.
+    if range_error is not None and "HX-History-Restore-Request" not in request.headers:
         response.status_code = 422
     return response
 
@@ -204,8 +208,13 @@ def _chosen_range(s: Series, step: int) -> tuple[str, int | None, int | None]:
 
 
 def _typed(name: str) -> str:
-    """What was typed in a range field, shown back beside its error (cut: it may be anything)."""
-    return (request.args.get(name) or "")[:64]
+    """What was typed in a range field, shown back beside its error: as the field writes it
+    when it reads as a time (2024-01-05T15:00Z would show as nothing), else cut, as typed."""
+    text = (request.args.get(name) or "").strip()
+    try:
+        return _input_time(int(parse_when(text, end_of_day=name == "end").timestamp()))
+    except TimeParseError:
+        return text[:64]
 
 
 def _input_time(epoch: int | None) -> str:

@@ -9,7 +9,9 @@
   // anything is swapped, and a zoom is worked out from the chart on screen. A + or − pressed
   // meanwhile is kept (the last one) and replayed on the chart that comes back.
   var busy = false, queuedKey = null;
-  var shownUrl = window.location.pathname + window.location.search;  // the chart on screen
+  // Charts already set up. Not a data- attribute: htmx's history copies keep attributes, and a
+  // chart restored by Back must be set up again.
+  var ready = new WeakSet();
 
   function fmt(value, digits) {
     return value === null || value === undefined ? "–"
@@ -22,8 +24,8 @@
   function isoMinute(epoch) { return new Date(epoch * 1000).toISOString().slice(0, 16) + "Z"; }
 
   function setup(box) {
-    if (box.dataset.ready) return;
-    box.dataset.ready = "1";
+    if (ready.has(box)) return;
+    ready.add(box);
     var f = JSON.parse(box.querySelector(".chart-figures").textContent);
     var w = f.words;
     locale = f.locale || "en";
@@ -61,10 +63,13 @@
       target.searchParams.set("start", isoMinute(start));
       target.searchParams.set("end", isoMinute(end));
       var url = target.pathname + target.search;
+      if (url === window.location.pathname + window.location.search) return;  // zoomed in all the way
       var hadFocus = box.contains(document.activeElement);
       busy = true;
-      load(url).then(function () {
-        history.pushState({mdcChart: true}, "", url + "#chart");
+      // htmx pushes the address, as for the range links: its history then knows every chart,
+      // and Back and Forward show the one their address names.
+      window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML", push: url}).then(function () {
+        busy = false;
         // The chart was replaced: give the new one the keyboard, so + and − keep zooming.
         // htmx answers before its settle step fires htmx:load, so set the new chart up here.
         var fresh = hadFocus && document.querySelector("#chart [data-chart]");
@@ -72,7 +77,7 @@
         var key = queuedKey;
         queuedKey = null;
         if (fresh && key) fresh.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true}));
-      });
+      }, function () { busy = false; queuedKey = null; });
     }
     function zoomTo(a, b) { go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step); }
     function zoom(i, factor) {
@@ -119,7 +124,7 @@
       var i = at === null ? n - 1 : at;
       if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
         show(Math.max(0, Math.min(n - 1, i + (e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1))));
-      } else if (busy && "+=-_".indexOf(e.key) >= 0) { queuedKey = e.key; }
+      } else if (busy && ["+", "=", "-", "_"].indexOf(e.key) >= 0) { queuedKey = e.key; }
       else if (e.key === "+" || e.key === "=") { zoom(i, 0.5); } else if (e.key === "-" || e.key === "_") { zoom(i, 2); }
       else if (e.key === "Home" || e.key === "End") { show(e.key === "Home" ? 0 : n - 1); }
       else return;
@@ -128,25 +133,6 @@
     box.addEventListener("focus", function () { show(at === null ? n - 1 : at); });
     box.addEventListener("blur", hide);
   }
-
-  function load(url) {  // the chart of `url` in place of the one on screen; always settles busy
-    var done = function () { busy = false; shownUrl = url; };
-    return window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML"})
-      .then(done, function (error) { busy = false; queuedKey = null; throw error; });
-  }
-
-  // Back and forward between zooms: the address changes, so must the chart (htmx restores
-  // only the entries it pushed itself, and those carry htmx: true).
-  window.addEventListener("popstate", function (e) {
-    var here = window.location.pathname + window.location.search;
-    if ((e.state && e.state.htmx) || here === shownUrl || !document.querySelector("#chart [data-chart]")) return;
-    busy = true;
-    load(here);
-  });
-  document.addEventListener("htmx:historyRestore", function () {
-    shownUrl = window.location.pathname + window.location.search;
-  });
-  document.addEventListener("htmx:pushedIntoHistory", function (e) { shownUrl = e.detail.path.split("#")[0]; });
 
   window.mdcChart = function (scope) {
     (scope.querySelectorAll ? scope : document).querySelectorAll("[data-chart]").forEach(setup);
