@@ -144,6 +144,7 @@ def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
             text = dated.group(1)
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
+        _check_separator(text)
         day = _bare_date(text)
         if day is not None:  # a whole day: its first midnight, or the next one for an end
             if not FIRST_YEAR <= day.year <= LAST_YEAR:
@@ -159,10 +160,22 @@ def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
 
 
+_DATE_PART = re.compile(r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9])")
+
+
+def _check_separator(text: str) -> None:
+    """Python reads any character between date and time as a separator: 2024-03-05+01:00:00
+    would be 01:00, not an offset. Only T and a space are."""
+    start = _DATE_PART.match(text)
+    if start and len(text) > start.end() and text[start.end()] not in "Tt ":
+        raise ValueError(text)
+
+
 def _bare_date(text: str) -> date | None:
     """A date alone, in any of ISO's spellings (2024-03-01, 20240301, 2024-W09-5), or None:
-    each must include its whole day as an end, not only the first."""
-    if not text.isascii() or len(text) > 10 or "T" in text.upper():
+    each must include its whole day as an end, not only the first. A week without its day
+    (2024-W10) is not one."""
+    if not text.isascii() or _DATE_PART.fullmatch(text) is None:
         return None
     try:
         return date.fromisoformat(text)

@@ -102,3 +102,46 @@ def test_from_after_to_keeps_the_chart_and_shows_the_error_by_the_fields(page, d
     assert page.locator("#chart svg.chart").count() == 1 and page.locator("main").count() == 1
     assert page.locator("#chart input[name=start]").input_value() == "2024-02-05T15:00"
     assert page.url.count("kind=trades") == 1
+
+
+def test_back_while_a_zoom_loads_shows_the_page_of_the_address_and_drops_the_zoom(page, db):
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    page.goto("/data/sim/AAPL/1h?kind=trades&range=1w")
+    page.locator("#chart svg[data-mode]").wait_for()
+    week = page.evaluate(BARS)
+    page.get_by_role("link", name="1M", exact=True).click()
+    page.wait_for_url("**range=1m")
+    page.wait_for_function(f"{BARS} > {week}")
+    entries = page.evaluate("() => history.length")
+
+    def slowly(route):  # the zoom's answer comes late: Back is pressed before it
+        page.wait_for_timeout(600)
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001  (the browser gave the request up: what this test wants)
+            pass
+
+    page.route("**/data/sim/AAPL/1h?*start=*", slowly)
+    page.locator("#chart [data-chart]").focus()
+    page.evaluate("""() => { document.querySelector('#chart [data-chart]')
+        .dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); history.back(); }""")
+    page.wait_for_function(f"{BARS} === {week}")
+    page.wait_for_timeout(1000)  # the late answer, had it not been dropped, has come by now
+    assert page.url.endswith("range=1w") and page.evaluate(BARS) == week
+    assert page.evaluate("() => history.length") == entries
+    page.unroute("**/data/sim/AAPL/1h?*start=*")
+    page.locator("#chart [data-chart]").focus()  # the chart on screen still zooms
+    page.keyboard.press("+")
+    page.wait_for_function(f"{BARS} < {week}")
+
+
+def test_plus_on_a_typed_range_that_cannot_zoom_further_sends_nothing(page, db):
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    page.goto("/data/sim/AAPL/1h?kind=trades&start=2024-02-29T15:00&end=2024-02-29T18:00")  # 3 bars
+    page.locator("#chart svg[data-mode]").wait_for()
+    assert page.evaluate(BARS) == 3
+    entries, requests = page.evaluate("() => history.length"), _chart_requests(page)
+    page.locator("#chart [data-chart]").focus()
+    page.keyboard.press("+")
+    page.wait_for_timeout(400)
+    assert requests == [] and page.evaluate("() => history.length") == entries

@@ -69,7 +69,8 @@ def test_a_bare_date_with_an_offset_is_that_day_in_that_offset(manager):
     assert spec.end == datetime(2024, 3, 6, 5, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("end", ["2024-03-05+99:00", "2024-03-05+1", "2024-13-05Z", "٢٠٢٤-03-05Z"])
+@pytest.mark.parametrize("end", ["2024-03-05+99:00", "2024-03-05+1", "2024-13-05Z", "٢٠٢٤-03-05Z", "2024-W10-21",
+                                 "2024-03-05+01:00:00", "2024-03-05\u221205:00", "2024-03-05Z Europe/Paris"])
 def test_a_bad_offset_on_a_date_is_refused_with_a_message(manager, end):
     with pytest.raises(ValidationError) as info:
         manager.validate({**GOOD, "period": "", "start": "2024-03-01", "end": end})

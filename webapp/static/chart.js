@@ -9,6 +9,9 @@
   // anything is swapped, and a zoom is worked out from the chart on screen. A + or − pressed
   // meanwhile is kept (the last one) and replayed on the chart that comes back.
   var busy = false, queuedKey = null;
+  // Chart requests in flight (zooms, range links, the From/to form), and how many times Back or
+  // Forward came while they were: a chart that arrives after that is not the one asked for.
+  var loading = new Set(), wentAway = 0;
   // Charts already set up. Not a data- attribute: htmx's history copies keep attributes, and a
   // chart restored by Back must be set up again.
   var ready = new WeakSet();
@@ -64,22 +67,28 @@
       target.searchParams.set("end", isoMinute(end));
       var url = target.pathname + target.search;
       if (url === window.location.pathname + window.location.search) return;  // zoomed in all the way
-      var hadFocus = box.contains(document.activeElement);
+      var hadFocus = box.contains(document.activeElement), asked = wentAway;
       busy = true;
       // htmx pushes the address, as for the range links: its history then knows every chart,
       // and Back and Forward show the one their address names.
-      window.htmx.ajax("GET", url, {target: "#chart", swap: "outerHTML", push: url}).then(function () {
+      window.htmx.ajax("GET", url, {source: box, target: "#chart", swap: "outerHTML", push: url}).then(function () {
         busy = false;
-        // The chart was replaced: give the new one the keyboard, so + and − keep zooming.
-        // htmx answers before its settle step fires htmx:load, so set the new chart up here.
-        var fresh = hadFocus && document.querySelector("#chart [data-chart]");
-        if (fresh) { setup(fresh); fresh.focus(); }
         var key = queuedKey;
         queuedKey = null;
+        if (asked !== wentAway) return;  // Back came first: this answer was dropped
+        // The chart was replaced: give the new one the keyboard (unless the reader went
+        // elsewhere meanwhile), so + and − keep zooming. htmx answers before its settle step
+        // fires htmx:load, so set the new chart up here.
+        var keep = hadFocus && document.activeElement === document.body;
+        var fresh = keep && document.querySelector("#chart [data-chart]");
+        if (fresh) { setup(fresh); fresh.focus(); }
         if (fresh && key) fresh.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true}));
       }, function () { busy = false; queuedKey = null; });
     }
-    function zoomTo(a, b) { go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step); }
+    function zoomTo(a, b) {
+      if (Math.min(a, b) === 0 && Math.max(a, b) === n - 1) return;  // the whole chart: nothing to zoom into
+      go(f.t[Math.min(a, b)], f.e[Math.max(a, b)] + f.step);
+    }
     function zoom(i, factor) {
       if (factor < 1) {  // in: keep the slots around i
         var half = Math.max(2, Math.round(n * factor / 2));
@@ -133,6 +142,26 @@
     box.addEventListener("focus", function () { show(at === null ? n - 1 : at); });
     box.addEventListener("blur", hide);
   }
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    loading.forEach(function (elt) { if (!elt.isConnected) loading.delete(elt); });  // swapped out, done
+    if (e.detail.target && e.detail.target.id === "chart") loading.add(e.detail.elt);
+  });
+  document.addEventListener("htmx:afterRequest", function (e) { loading.delete(e.detail.elt); });
+  // Back or Forward while a chart loads: htmx shows the page of that address, and the late
+  // answer would land in a chart no longer on screen and push its address over it. Drop it.
+  window.addEventListener("popstate", function () {
+    wentAway += 1;
+    loading.forEach(function (elt) {  // htmx listens on body; the element may be gone from the page
+      document.body.dispatchEvent(new CustomEvent("htmx:abort", {detail: {elt: elt}}));
+    });
+    loading.clear();
+  });
+  // htmx keeps a copy of the page for Back: without the pointer's readout, which nobody points at then.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("#chart .readout").forEach(function (r) { r.hidden = true; });
+    document.querySelectorAll("#chart .crosshair").forEach(function (c) { c.setAttribute("visibility", "hidden"); });
+  });
 
   window.mdcChart = function (scope) {
     (scope.querySelectorAll ? scope : document).querySelectorAll("[data-chart]").forEach(setup);
