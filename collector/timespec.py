@@ -90,6 +90,14 @@ def _unreadable(problem: str, end: bool, **params) -> TimeParseError:
                    else N_("Start has an unknown time zone {zone!r}.", **params))
     elif problem == "years":
         message = N_("End is outside the years 1900-2200.") if end else N_("Start is outside the years 1900-2200.")
+    elif problem == "separator":
+        message = (N_("End has {char!r} between its date and time: use T or a space, as in 2024-03-01T09:30.",
+                      **params) if end
+                   else N_("Start has {char!r} between its date and time: use T or a space, as in 2024-03-01T09:30.",
+                           **params))
+    elif problem == "week":
+        message = (N_("End is a week without its day: add the day, as in 2024-W10-1 for its Monday.") if end
+                   else N_("Start is a week without its day: add the day, as in 2024-W10-1 for its Monday."))
     else:
         message = (N_("End is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30.") if end
                    else N_("Start is not a date like 2024-03-01 or a date and time like 2024-03-01T09:30."))
@@ -142,9 +150,9 @@ def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
             offset = dated.group(2)
             zone = UTC if offset in ("Z", "z") else datetime.fromisoformat(f"2000-01-01T00:00{offset}").tzinfo
             text = dated.group(1)
+        _check_separator(text, end_of_day)
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
-        _check_separator(text)
         day = _bare_date(text)
         if day is not None:  # a whole day: its first midnight, or the next one for an end
             if not FIRST_YEAR <= day.year <= LAST_YEAR:
@@ -160,15 +168,19 @@ def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
 
 
+_WEEK_ALONE = re.compile(r"[0-9]{4}-?W[0-9]{2}")
 _DATE_PART = re.compile(r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9])")
 
 
-def _check_separator(text: str) -> None:
+def _check_separator(text: str, end_of_day: bool) -> None:
     """Python reads any character between date and time as a separator: 2024-03-05+01:00:00
-    would be 01:00, not an offset. Only T and a space are."""
+    would be 01:00, not an offset. Only T and a space are. And a week is not a day."""
+    if _WEEK_ALONE.fullmatch(text):
+        raise _unreadable("week", end_of_day)
     start = _DATE_PART.match(text)
     if start and len(text) > start.end() and text[start.end()] not in "Tt ":
-        raise ValueError(text)
+        char = text[start.end()]
+        raise _unreadable("format" if char.isdigit() or char in "Zz" else "separator", end_of_day, char=char)
 
 
 def _bare_date(text: str) -> date | None:

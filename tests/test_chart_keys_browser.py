@@ -129,7 +129,7 @@ def test_back_while_a_zoom_loads_shows_the_page_of_the_address_and_drops_the_zoo
     page.wait_for_timeout(1000)  # the late answer, had it not been dropped, has come by now
     assert page.url.endswith("range=1w") and page.evaluate(BARS) == week
     assert page.evaluate("() => history.length") == entries
-    page.unroute("**/data/sim/AAPL/1h?*start=*")
+    page.unroute_all(behavior="ignoreErrors")
     page.locator("#chart [data-chart]").focus()  # the chart on screen still zooms
     page.keyboard.press("+")
     page.wait_for_function(f"{BARS} < {week}")
@@ -145,3 +145,49 @@ def test_plus_on_a_typed_range_that_cannot_zoom_further_sends_nothing(page, db):
     page.keyboard.press("+")
     page.wait_for_timeout(400)
     assert requests == [] and page.evaluate("() => history.length") == entries
+
+
+def _slowly(page, ms=600):
+    def handler(route):
+        page.wait_for_timeout(ms)
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001  (the browser gave the request up)
+            pass
+    return handler
+
+
+def test_a_zoom_landing_while_you_type_a_date_leaves_the_focus_in_the_field(page, db):
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    page.goto("/data/sim/AAPL/1h?kind=trades&range=1m")
+    page.locator("#chart svg[data-mode]").wait_for()
+    month = page.evaluate(BARS)
+    page.route("**/data/sim/AAPL/1h?*start=*", _slowly(page))
+    page.locator("#chart [data-chart]").focus()
+    page.evaluate("""() => { document.querySelector('#chart [data-chart]')
+        .dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true}));
+        document.querySelector('#chart-start').focus(); }""")
+    page.wait_for_function(f"{BARS} < {month}")
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => document.activeElement.id") == "chart-start"
+    page.unroute_all(behavior="ignoreErrors")
+
+
+def test_nothing_starts_while_htmx_fetches_a_page_for_back(page, db):
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    page.goto("/data/sim/AAPL/1h?kind=trades&range=1w")
+    page.locator("#chart svg[data-mode]").wait_for()
+    week = page.evaluate(BARS)
+    page.evaluate("() => { htmx.config.historyCacheSize = 0; }")  # every Back fetches its page
+    page.get_by_role("link", name="1M", exact=True).click()
+    page.wait_for_url("**range=1m")
+    page.wait_for_function(f"{BARS} > {week}")
+    entries, requests = page.evaluate("() => history.length"), _chart_requests(page)
+    page.route("**/data/sim/AAPL/1h?kind=trades&range=1w", _slowly(page))
+    page.evaluate("""() => { history.back(); setTimeout(() => document.querySelector('#chart [data-chart]')
+        .dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})), 100); }""")
+    page.wait_for_function(f"() => location.search.endsWith('range=1w') && {BARS[6:]} === {week}")
+    page.wait_for_timeout(800)
+    assert requests == [] and page.url.endswith("range=1w") and page.evaluate(BARS) == week
+    assert page.evaluate("() => history.length") == entries
+    page.unroute_all(behavior="ignoreErrors")

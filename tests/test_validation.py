@@ -77,6 +77,14 @@ def test_a_bad_offset_on_a_date_is_refused_with_a_message(manager, end):
     assert "end" in info.value.errors
 
 
+@pytest.mark.parametrize("end, says", [("2024-03-05+01:00:00", "'+' between its date and time: use T or a space"),
+                                       ("2024-03-05_09:30", "'_' between its date and time"),
+                                       ("2024-W10", "a week without its day")])
+def test_a_date_read_strictly_says_what_is_wrong(manager, end, says):
+    errors = errors_for(manager, period="", start="2024-03-01", end=end)
+    assert says in errors["end"]
+
+
 def test_zones_are_honoured(manager):
     (spec,) = manager.validate({**GOOD, "period": "", "start": "2024-03-01T09:30-05:00", "end": "2024-03-02 America/New_York"})
     assert spec.start == datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)

@@ -12,6 +12,10 @@
   // Chart requests in flight (zooms, range links, the From/to form), and how many times Back or
   // Forward came while they were: a chart that arrives after that is not the one asked for.
   var loading = new Set(), wentAway = 0;
+  // When htmx fetches a page for Back/Forward (not in its cache), until it is shown: the chart
+  // on screen is about to go, so it starts nothing (0 when not fetching).
+  var restoring = 0;
+  function isRestoring() { return restoring > 0 && Date.now() - restoring < 10000; }
   // Charts already set up. Not a data- attribute: htmx's history copies keep attributes, and a
   // chart restored by Back must be set up again.
   var ready = new WeakSet();
@@ -59,7 +63,7 @@
     }
     function hide() { cross.setAttribute("visibility", "hidden"); readout.hidden = true; }
     function go(start, end) {
-      if (end <= start || busy) return;
+      if (end <= start || busy || isRestoring()) return;
       // The chart's own URL may carry a range already: replace it, never repeat it.
       var target = new URL(f.url, window.location.href);
       target.searchParams.delete("range");
@@ -145,17 +149,24 @@
 
   document.addEventListener("htmx:beforeRequest", function (e) {
     loading.forEach(function (elt) { if (!elt.isConnected) loading.delete(elt); });  // swapped out, done
-    if (e.detail.target && e.detail.target.id === "chart") loading.add(e.detail.elt);
+    if (!e.detail.target || e.detail.target.id !== "chart") return;
+    if (isRestoring()) { e.preventDefault(); return; }  // a link or the form while Back loads
+    loading.add(e.detail.elt);
   });
   document.addEventListener("htmx:afterRequest", function (e) { loading.delete(e.detail.elt); });
   // Back or Forward while a chart loads: htmx shows the page of that address, and the late
   // answer would land in a chart no longer on screen and push its address over it. Drop it.
-  window.addEventListener("popstate", function () {
+  function dropLoading() {
     wentAway += 1;
     loading.forEach(function (elt) {  // htmx listens on body; the element may be gone from the page
       document.body.dispatchEvent(new CustomEvent("htmx:abort", {detail: {elt: elt}}));
     });
     loading.clear();
+  }
+  window.addEventListener("popstate", dropLoading);
+  document.addEventListener("htmx:historyCacheMiss", function () { restoring = Date.now(); dropLoading(); });
+  ["htmx:historyRestore", "htmx:historyCacheMissLoadError"].forEach(function (name) {
+    document.addEventListener(name, function () { restoring = 0; dropLoading(); });
   });
   // htmx keeps a copy of the page for Back: without the pointer's readout, which nobody points at then.
   document.addEventListener("htmx:beforeHistorySave", function () {
