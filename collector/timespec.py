@@ -95,6 +95,10 @@ def _unreadable(problem: str, end: bool, **params) -> TimeParseError:
                       **params) if end
                    else N_("Start has {char!r} between its date and time: use T or a space, as in 2024-03-01T09:30.",
                            **params))
+    elif problem == "two zones":
+        message = (N_("End has both an offset ({offset}) and a time zone ({zone}): keep one of them.", **params)
+                   if end else
+                   N_("Start has both an offset ({offset}) and a time zone ({zone}): keep one of them.", **params))
     elif problem == "week":
         message = (N_("End is a week without its day: add the day, as in 2024-W10-1 for its Monday.") if end
                    else N_("Start is a week without its day: add the day, as in 2024-W10-1 for its Monday."))
@@ -144,10 +148,13 @@ _DATE_AND_OFFSET = re.compile(r"(.{8,10}?)([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)")
 
 
 def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
+    typed = text
     try:
         dated = _DATE_AND_OFFSET.fullmatch(text)
-        if dated and zone is None and _bare_date(dated.group(1)) is not None:
+        if dated and _bare_date(dated.group(1)) is not None:
             offset = dated.group(2)
+            if zone is not None:
+                raise _unreadable("two zones", end_of_day, offset=offset, zone=zone.key)
             zone = UTC if offset in ("Z", "z") else datetime.fromisoformat(f"2000-01-01T00:00{offset}").tzinfo
             text = dated.group(1)
         _check_separator(text, end_of_day)
@@ -165,9 +172,15 @@ def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
         raise
     except ValueError:
         raise _unreadable("format", end_of_day) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone or UTC)
+    if zone is not None:  # 09:30Z America/New_York: which one was meant cannot be guessed
+        offset = _TRAILING_OFFSET.search(typed)
+        raise _unreadable("two zones", end_of_day, offset=offset.group(0) if offset else "", zone=zone.key)
+    return value
 
 
+_TRAILING_OFFSET = re.compile(r"(?:[Zz]|[+-][0-9:.]+)$")
 _WEEK_ALONE = re.compile(r"[0-9]{4}-?W[0-9]{2}")
 _DATE_PART = re.compile(r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9])")
 

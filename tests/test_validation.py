@@ -79,7 +79,11 @@ def test_a_bad_offset_on_a_date_is_refused_with_a_message(manager, end):
 
 @pytest.mark.parametrize("end, says", [("2024-03-05+01:00:00", "'+' between its date and time: use T or a space"),
                                        ("2024-03-05_09:30", "'_' between its date and time"),
-                                       ("2024-W10", "a week without its day")])
+                                       ("2024-W10", "a week without its day"),
+                                       ("2024-03-05T09:30Z America/New_York",
+                                        "both an offset (Z) and a time zone (America/New_York): keep one of them"),
+                                       ("2024-03-05 09:30+01:00 Europe/Paris", "both an offset (+01:00)"),
+                                       ("2024-03-05Z Europe/Paris", "both an offset (Z)")])
 def test_a_date_read_strictly_says_what_is_wrong(manager, end, says):
     errors = errors_for(manager, period="", start="2024-03-01", end=end)
     assert says in errors["end"]
