@@ -109,6 +109,8 @@ def _unreadable(problem: str, end: bool, **params) -> TimeParseError:
 
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200
+_FIRST_INSTANT = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_LAST_INSTANT = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
 
 
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
@@ -125,12 +127,14 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
         raise _unreadable("empty", end_of_day)
     text, zone = _split_zone(text, end_of_day)
     try:
-        value = _read(text, zone, end_of_day)
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise _unreadable("years", end_of_day)
-        return value.astimezone(UTC)
+        value = _read(text, zone, end_of_day).astimezone(UTC)
     except OverflowError:  # a date at the very edge of what Python can represent
         raise _unreadable("years", end_of_day) from None
+    # The instant, not the digits typed: 1900-01-01+01:00 is in 1899, and the end 2200-12-31
+    # (its whole day) ends at the first instant of 2201.
+    if not _FIRST_INSTANT <= value <= _LAST_INSTANT:
+        raise _unreadable("years", end_of_day)
+    return value
 
 
 def _split_zone(text: str, end_of_day: bool) -> tuple[str, ZoneInfo | None]:
@@ -181,14 +185,14 @@ def _read(text: str, zone: tzinfo | None, end_of_day: bool) -> datetime:
 
 
 _TRAILING_OFFSET = re.compile(r"(?:[Zz]|[+-][0-9:.]+)$")
-_WEEK_ALONE = re.compile(r"[0-9]{4}-?W[0-9]{2}")
+_WEEK_ALONE = re.compile(r"[0-9]{4}-?W[0-9]{2}(?![0-9]|-?[0-9])")  # followed by nothing, a time or an offset
 _DATE_PART = re.compile(r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9])")
 
 
 def _check_separator(text: str, end_of_day: bool) -> None:
     """Python reads any character between date and time as a separator: 2024-03-05+01:00:00
     would be 01:00, not an offset. Only T and a space are. And a week is not a day."""
-    if _WEEK_ALONE.fullmatch(text):
+    if _WEEK_ALONE.match(text):
         raise _unreadable("week", end_of_day)
     start = _DATE_PART.match(text)
     if start and len(text) > start.end() and text[start.end()] not in "Tt ":

@@ -152,3 +152,16 @@ def test_a_non_ascii_symbol_in_a_url_or_filter_is_never_read_as_another_ticker(c
     assert client.get("/data/sim/%C3%9F/1h", headers=JSON).status_code == 404  # ß, not SS
     assert client.get("/data?symbol=%C3%9F", headers=JSON).get_json()["total"] == 0
     assert client.get("/data?symbol=s", headers=JSON).get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("accept, json", [
+    ("application/json;q=2, text/html;q=0", True),  # JSON weighed wrongly, HTML refused: still JSON
+    ("application/json;q=2", True),
+    ("application/json, text/html;q=0", True),
+    ("application/json;q=2, text/html", False),  # HTML accepted, JSON unreadable: the page
+    ("text/html;q=0", False),
+])
+def test_errors_follow_what_the_accept_header_refuses(client, accept, json):
+    response = client.get("/jobs/99999", headers={"Accept": accept})
+    assert response.status_code == 404
+    assert response.is_json == json, response.content_type

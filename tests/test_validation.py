@@ -80,6 +80,8 @@ def test_a_bad_offset_on_a_date_is_refused_with_a_message(manager, end):
 @pytest.mark.parametrize("end, says", [("2024-03-05+01:00:00", "'+' between its date and time: use T or a space"),
                                        ("2024-03-05_09:30", "'_' between its date and time"),
                                        ("2024-W10", "a week without its day"),
+                                       ("2024-W10Z", "a week without its day"),  # not Monday at midnight
+                                       ("2024-W10T09:30", "a week without its day"),
                                        ("2024-03-05T09:30Z America/New_York",
                                         "both an offset (Z) and a time zone (America/New_York): keep one of them"),
                                        ("2024-03-05 09:30+01:00 Europe/Paris", "both an offset (+01:00)"),
@@ -87,6 +89,14 @@ def test_a_bad_offset_on_a_date_is_refused_with_a_message(manager, end):
 def test_a_date_read_strictly_says_what_is_wrong(manager, end, says):
     errors = errors_for(manager, period="", start="2024-03-01", end=end)
     assert says in errors["end"]
+
+
+def test_the_years_bound_the_instant_not_the_digits(manager):
+    (spec,) = manager.validate({**GOOD, "period": "", "start": "1900-01-01", "end": "2200-12-31"})
+    # accepted (its whole day ends at the first instant of 2201), then cut to now as any future end
+    assert spec.start == datetime(1900, 1, 1, tzinfo=timezone.utc) and spec.end_is_now
+    errors = errors_for(manager, period="", start="1900-01-01+01:00", end="2024-01-01")  # 1899-12-31T23:00Z
+    assert "outside the years 1900-2200" in errors["start"]
 
 
 def test_zones_are_honoured(manager):

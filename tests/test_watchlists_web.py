@@ -2,6 +2,7 @@
 422 with a message per field (never a 500), bulk actions on the jobs list."""
 
 import io
+import re
 
 import pytest
 
@@ -158,3 +159,16 @@ def test_the_jobs_of_a_run_are_labelled_as_the_banner_names_the_run(client):
     french = client.get(run["jobs_url"] + "&lang=fr").get_data(as_text=True)
     assert 'uniquement les jobs de l\'exécution n°1 de <a href="/watchlists/2">b&amp;b &lt;x&gt;</a>' in french
     assert "jobs of run 99 only" in client.get("/jobs?tab=all&run=99&lang=en").get_data(as_text=True)  # no such run
+
+
+@pytest.mark.parametrize("start, shown, kind", [("2024-03-05", "2024-03-05", "date"),
+                                                ("2024-03-05 09:30 America/New_York", "2024-03-05T14:30:00Z", "text")])
+def test_the_edit_form_keeps_the_start_as_stored(client, start, shown, kind):
+    """A start with a time (from curl or the CLI) is shown in full, as text: a date picker would
+    blank it, and saving the form unchanged must not move it to midnight."""
+    wid = create(client, period="custom", start=start)["id"]
+    form = client.get(f"/watchlists/{wid}/edit").get_data(as_text=True)
+    assert re.search(rf'<input name="start" type="{kind}" value="{re.escape(shown)}"', form), form
+    before = client.get(f"/watchlists/{wid}", headers=JSON).get_json()["start"]
+    saved = client.post(f"/watchlists/{wid}", data={**FORM, "period": "custom", "start": shown}, headers=JSON)
+    assert saved.status_code == 200 and saved.get_json()["start"] == before

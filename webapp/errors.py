@@ -40,9 +40,9 @@ def wants_json() -> bool:
     if best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]:
         return True
     # Werkzeug drops entries it cannot weigh ("application/json;q=2" parses as nothing): a header
-    # that names JSON and not HTML still asks for JSON.
+    # that names JSON and does not accept HTML (absent, or q=0) still asks for JSON.
     raw = request.headers.get("Accept", "").lower()
-    return not request.accept_mimetypes and "application/json" in raw and "text/html" not in raw
+    return "application/json" in raw and not request.accept_mimetypes["text/html"]
 
 
 def _text(exc: HTTPException) -> str:

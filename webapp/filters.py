@@ -6,6 +6,7 @@ formats whatever the language."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -284,6 +285,15 @@ def run_badge(status: str) -> str:
     return {"WAITING": "pending", "SKIPPED": "cancelled"}.get(status, str(status).lower())
 
 
+def date_input(value: str) -> str:
+    """The input type for a date field: a date picker would blank a date and time (typed with
+    curl, stored from the CLI), so those are shown as text, to be kept or edited."""
+    return "date" if not value or _ISO_DAY.fullmatch(value) else "text"
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(per_request(dict(
         thousands=thousands, price=price, duration=duration, ago=ago, since=since, exact=exact, day=day,
@@ -291,4 +301,4 @@ def init_app(app: Flask) -> None:
         elapsed=elapsed, eta=eta, source_label=source_name, status_label=status_label, iso=iso, stamp=stamp,
         epoch_iso=epoch_iso, run_badge=run_badge, as_data=as_data, zoned=zoned, percentage=percentage,
         data_size=data_size)))
-    app.jinja_env.globals.update(percent=percent, now_epoch=time.time)
+    app.jinja_env.globals.update(percent=percent, now_epoch=time.time, date_input=date_input)

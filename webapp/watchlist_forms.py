@@ -4,7 +4,7 @@ of a watchlist as DESIGN "Watchlists and schedules" names it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,7 +52,7 @@ def values_of(watchlist) -> dict[str, Any]:
     """What the edit form shows for a stored watchlist."""
     values = {"name": watchlist.name, "symbols": "\n".join(watchlist.symbols), "source": watchlist.source,
               "interval": watchlist.interval, "period": watchlist.period or "custom",
-              "start": watchlist.start.date().isoformat() if watchlist.start else ""}
+              "start": _start_text(watchlist.start)}
     values.update({k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
                    for k, v in (watchlist.options or {}).items()})
     schedule = dict(watchlist.schedule or {})
@@ -114,3 +114,12 @@ def state_to_dict(state) -> dict[str, Any]:
             "gaps": None if gaps is None else {"count": gaps.count, "missing": gaps.missing, "unit": gaps.unit},
             "last_job": None if job is None else {"id": job.id, "status": job.status,
                                                   "url": url_for("jobs.detail", job_id=job.id)}}
+
+
+def _start_text(start) -> str:
+    """A start at midnight UTC as its day (the date picker's value); any other moment in full,
+    so saving the form unchanged keeps it."""
+    if start is None:
+        return ""
+    utc = start if start.tzinfo is None else start.astimezone(timezone.utc)  # naive ones are UTC already
+    return utc.date().isoformat() if utc.time() == time(0) else iso(start)
