@@ -26,6 +26,15 @@ def test_submit_several_symbols_gives_a_list(client):
     assert [j["symbol"] for j in response.get_json()] == ["AAPL", "MSFT"]
 
 
+def test_a_job_already_pending_is_returned_with_200_not_created_again(client):
+    first = client.post("/jobs", data=FORM, headers=JSON)
+    again = client.post("/jobs", data=FORM, headers=JSON)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"] and again.get_json()["created"] is False
+    mixed = client.post("/jobs", data={**FORM, "symbol": "AAPL, MSFT"}, headers=JSON)  # one of them is new
+    assert mixed.status_code == 201 and [j["created"] for j in mixed.get_json()] == [False, True]
+
+
 def test_browser_submit_redirects_303_with_a_message(client):
     response = client.post("/jobs", data=FORM)
     assert response.status_code == 303 and response.headers["Location"] == "/jobs/1"

@@ -47,9 +47,10 @@ def recollect(source: str, symbol: str, interval: str):
 
 
 def _answer_submitted(s, result, what: str):
-    """The job a series action submitted: as JSON (201), or said in a flash on the series page."""
+    """The job a series action submitted: as JSON (201, or 200 when it was already there), or said in a
+    flash on the series page."""
     if wants_json():
-        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
+        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201 if result.created else 200
     flash_message(_submitted(result, what), "ok" if result.queued else "warn")
     return redirect(series_url(s), code=303)
 
@@ -66,7 +67,7 @@ def fill(source: str, symbol: str, interval: str):
     if wants_json():
         payload = {"jobs": [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results],
                    "refused": problems}
-        return payload, (201 if results else 422 if problems else 200)
+        return payload, (201 if any(r.created for r in results) else 422 if problems and not results else 200)
     if results:
         ids = job_numbers(r.job.id for r in results)
         flash_message(N_plural("{n} job submitted to fill the gaps: {ids}.", "{n} jobs submitted to fill the gaps: {ids}.",

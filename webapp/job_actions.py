@@ -20,7 +20,8 @@ bp = Blueprint("job_actions", __name__)
 
 @bp.post("/jobs")
 def create():
-    """Submit one job per symbol; 303 to the job for browsers, 201 JSON, 422 with field errors."""
+    """Submit one job per symbol; 303 to the job for browsers, 201 JSON (200 when nothing new was
+    made), 422 with field errors."""
     fields = job_fields(request.form)
     values = dict(request.form.items())
     try:
@@ -34,7 +35,8 @@ def create():
         return render_template(template, **form_context(values, exc.errors)), 422
     if wants_json():
         payload = [dict(job_to_dict(r.job), created=r.created, queued=r.queued) for r in results]
-        return (payload[0] if len(payload) == 1 else payload), 201
+        # 201 when a job was made; 200 when each symbol was already queued or running (created: false)
+        return (payload[0] if len(payload) == 1 else payload), 201 if any(r.created for r in results) else 200
     if request.htmx:
         # Stay on the form (ready for the next ticker) with one live line about what was submitted.
         values["symbol"] = ""
@@ -97,7 +99,7 @@ def retry(job_id: int):
             return {"errors": exc.errors}, 422
         abort(422, join_messages(exc.errors.values()))
     if wants_json():
-        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201
+        return dict(job_to_dict(result.job), created=result.created, queued=result.queued), 201 if result.created else 200
     flash_message(_submitted_message(result), "ok")
     return redirect(url_for("jobs.detail", job_id=result.job.id), code=303)
 
