@@ -191,3 +191,20 @@ def test_nothing_starts_while_htmx_fetches_a_page_for_back(page, db):
     assert requests == [] and page.url.endswith("range=1w") and page.evaluate(BARS) == week
     assert page.evaluate("() => history.length") == entries
     page.unroute_all(behavior="ignoreErrors")
+
+
+def test_a_key_pressed_as_soon_as_a_range_link_swapped_the_chart_zooms_it(page, db):
+    """htmx sets new content up (htmx:load) only at its settle step, 20 ms after the swap;
+    stretched to 3 s here, a + pressed in between must still zoom the chart on screen."""
+    store_bars(db, sim_frame("AAPL", "1m", "2024-01-08", "2024-01-13"), interval="1m")
+    page.goto("/data/sim/AAPL/1m?kind=trades")
+    page.locator("#chart svg[data-mode]").wait_for()
+    everything = page.evaluate(BARS)
+    page.evaluate("() => { htmx.config.defaultSettleDelay = 3000; }")
+    page.get_by_role("link", name="1D", exact=True).click()
+    page.wait_for_function(f"{BARS} < {everything}")
+    day = page.evaluate(BARS)
+    assert page.evaluate("() => !!document.querySelector('.htmx-settling')")  # still in the gap
+    page.locator("#chart [data-chart]").focus()
+    page.keyboard.press("+")
+    page.wait_for_function(f"{BARS} < {day}", timeout=2500)  # before the settle step would have set it up

@@ -174,6 +174,12 @@
     document.querySelectorAll("#chart .crosshair").forEach(function (c) { c.setAttribute("visibility", "hidden"); });
   });
 
+  // htmx fires htmx:load (which sets charts up, app.js) only at its settle step, ~20 ms after
+  // the swap: a key or pointer in between would find a chart that does not listen yet.
+  document.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll("[data-chart]").forEach(setup);
+  });
+
   window.mdcChart = function (scope) {
     (scope.querySelectorAll ? scope : document).querySelectorAll("[data-chart]").forEach(setup);
     if (scope.matches && scope.matches("[data-chart]")) setup(scope);
