@@ -159,6 +159,17 @@ def test_pause_never_runs_resume_does_not_catch_up_and_run_now_always_works(watc
     assert run.run.slot > watchlists.get(w.id).schedule_since
 
 
+def test_a_pause_that_lands_while_the_scheduler_looks_wins(watchlists, monkeypatch):
+    """The scheduler reads the due watchlists, then claims each slot in its own transaction:
+    a pause committed in between must stop the run, as the watchlist's page promises."""
+    w = watchlists.create(TECH)
+    scheduler = Scheduler(watchlists, "c1", Clock(watchlists.next_run(w) + timedelta(seconds=5)))
+    read_before_the_pause = scheduler._scheduled()
+    watchlists.pause(w.id)
+    monkeypatch.setattr(scheduler, "_scheduled", lambda: read_before_the_pause)
+    assert scheduler.tick() == [] and watchlists.runs(w.id) == []
+
+
 def test_delete_cancels_its_unfinished_jobs_and_keeps_finished_ones(watchlists, manager, db):
     from collector.jobs import lifecycle
 

@@ -127,9 +127,13 @@ def start(jobs: JobManager, watchlist_id: int, slot: datetime, *, trigger: str, 
     specs_and_problems = specs_for(jobs, watchlist)
     try:
         with jobs.db.write() as session:
-            if _lock(session, watchlist_id) is None:
+            locked = _lock(session, watchlist_id)
+            if locked is None:
                 return None
-            if trigger == "schedule" and _claimed_since(session, watchlist_id, slot):
+            # The scheduler chose this slot from a read made before the lock: a pause (or a
+            # resume, which moves schedule_since) committed since then wins.
+            if trigger == "schedule" and (locked.paused or slot < locked.schedule_since
+                                          or _claimed_since(session, watchlist_id, slot)):
                 return None
             run = WatchlistRun(watchlist_id=watchlist_id, number=_next_number(session, watchlist_id), slot=slot,
                                trigger=trigger, late=late, total=len(watchlist.symbols), problems={},
