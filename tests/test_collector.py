@@ -63,7 +63,7 @@ def test_cancel_while_running_stops_after_the_chunk(manager, collectors):
 
 def test_sigterm_hands_the_job_back_and_it_completes_exactly(manager, collectors, queue, db):
     first = collectors.start("c1")
-    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.3"}})
+    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.6"}})  # seconds left after two chunks
     wait_for(lambda: manager.get(submitted.job.id).progress_done >= 2, message="two chunks")
     first.send_signal(signal.SIGTERM)
     assert first.wait(10) == 0

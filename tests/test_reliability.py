@@ -29,7 +29,7 @@ def owner_and_other(manager, job_id, procs, done=0):
 
 def test_kill_9_mid_job_another_collector_resumes_from_the_checkpoint(manager, collectors, queue, db):
     procs = start_two(collectors, queue, **FAST)
-    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.2"}})
+    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.5"}})  # ~2.5 s left after chunk 2
     job_id = submitted.job.id
     victim, heir = owner_and_other(manager, job_id, procs, done=1)
     procs[victim].kill()
@@ -48,13 +48,15 @@ def test_kill_9_mid_job_another_collector_resumes_from_the_checkpoint(manager, c
 
 def test_a_job_longer_than_the_idle_timeout_is_never_taken_over_while_its_collector_lives(
         manager, collectors, queue, db):
-    procs = start_two(collectors, queue, **FAST)  # the idle one looks for entries idle over 1 s
-    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "0.5"}})  # 7 chunks: ~3.5 s
+    # The idle one looks for entries idle over 3 s (a stall of the owner shorter than that must
+    # not count); the job lasts more than twice as long.
+    procs = start_two(collectors, queue, MDC_CLAIM_IDLE_SECONDS="3")
+    (submitted,) = manager.submit({**THREE_MONTHS, "options": {"delay": "1.0"}})  # 7 chunks: ~7 s
     owner, other = owner_and_other(manager, submitted.job.id, procs)
     job = finished(manager, submitted.job.id)
     assert_exact(job, db)
     assert job.attempts == 1 and job.collector == owner
-    assert (job.finished_at - job.started_at).total_seconds() > 3
+    assert (job.finished_at - job.started_at).total_seconds() > 6
     log = messages(queue, job.id)
     assert sum(m.startswith(f"Started by {owner}") for m in log) == 1
     assert not [m for m in log if "Resumed" in m or other in m]
@@ -90,7 +92,7 @@ def test_first_sigterm_hands_back_and_another_collector_takes_it_at_once(manager
     assert procs[first].wait(10) == 0
     wait_for(lambda: any(m.startswith(f"Resumed by {second}") for m in messages(queue, job_id)),
              timeout=10, message="the other collector to resume")
-    assert time.monotonic() - sent < 5
+    assert time.monotonic() - sent < 15  # half the idle timeout: handed back, not taken over
 
     job = finished(manager, job_id)
     assert_exact(job, db)
@@ -102,15 +104,16 @@ def test_first_sigterm_hands_back_and_another_collector_takes_it_at_once(manager
 
 def test_second_sigterm_exits_at_once_and_the_job_is_taken_over(manager, collectors, queue, db):
     c1 = collectors.start("c1", **FAST)
-    (submitted,) = manager.submit({**THREE_MONTHS, "period": "5d", "options": {"delay": "2.5"}})  # one chunk
+    (submitted,) = manager.submit({**THREE_MONTHS, "period": "5d", "options": {"delay": "5"}})  # one chunk
     job_id = submitted.job.id
     wait_for(lambda: any(m.startswith("Started by c1") for m in messages(queue, job_id)), message="start")
+    c1.send_signal(signal.SIGTERM)
+    # Two signals sent before Python runs its handler would count as one: wait for the first.
+    wait_for(lambda: "warm shutdown" in c1.log_path.read_text(), timeout=4, message="the warm shutdown to begin")
     sent = time.monotonic()
     c1.send_signal(signal.SIGTERM)
-    time.sleep(0.1)
-    c1.send_signal(signal.SIGTERM)
     assert c1.wait(5) == 1
-    assert time.monotonic() - sent < 1.2  # did not wait for the chunk to finish
+    assert time.monotonic() - sent < 2.0  # did not wait for the chunk (seconds of it left) to finish
     assert manager.get(job_id).status == JobStatus.RUNNING  # not handed back: the entry is still pending
     output = c1.log_path.read_text()
     assert "cold shutdown" in output

@@ -93,6 +93,8 @@ def test_kill_9_during_a_run_loses_and_doubles_nothing(procs, fast_services):
                                      if j.status == "RUNNING" and j.run_id), None),
                        timeout=90, message="a job of a run running")
     os.kill(victims[running.collector].pid, signal.SIGKILL)
+    # On a slow machine the kill may come after the job's one chunk: then nobody had to take it over.
+    killed_mid_job = fast_services.jobs.get(running.id).status == "RUNNING"
     wait_for(lambda: fast_services.jobs.get(running.id).status == "COMPLETED", timeout=90,
              message="the killed collector's job taken over and completed")
     first_after = runs_of(fast_services, w.id)[-1].run.number
@@ -101,7 +103,7 @@ def test_kill_9_during_a_run_loses_and_doubles_nothing(procs, fast_services):
     fast_services.watchlists.pause(w.id)
     wait_for(lambda: settled(fast_services, w.id, 1), timeout=90, message="the last run to finish")
     check_every_slot_once(fast_services, w, 2 * SLOT_S)
-    assert fast_services.jobs.get(running.id).attempts == 2
+    assert fast_services.jobs.get(running.id).attempts == (2 if killed_mid_job else 1)
     counts = fast_services.jobs.counts(JobFilter(watchlist_id=w.id))
     assert counts["FAILED"] == counts["CANCELLED"] == counts["PENDING"] == counts["RUNNING"] == 0
 
@@ -147,7 +149,7 @@ def test_pause_during_a_run_lets_it_finish_and_no_slot_runs_after(procs, fast_se
 
 def test_delete_during_a_run_cancels_waiting_jobs_at_once_and_running_ones_after_their_chunk(procs, fast_services):
     w = fast_services.watchlists.create({"name": "slow", "symbols": "AAA BBB CCC", "source": "sim", "interval": "1d",
-                                         "period": "1mo", "options": {"delay": "2"}, "schedule": "none"})
+                                         "period": "1mo", "options": {"delay": "5"}, "schedule": "none"})
     procs.start("c1")
     run = fast_services.watchlists.run_now(w.id)
     wait_for(lambda: fast_services.watchlists.run(run.run.id).counts["RUNNING"] == 1, timeout=60,
