@@ -17,6 +17,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("MDC_WEB_THREADS", "4"))
 timeout = 30
 accesslog = "-"
+# gunicorn's default format with "-" for the user: %(u)s is the Basic-auth user name, and a
+# token sent that way by mistake would land in the log in clear text.
+access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 graceful_timeout = 5
 # No runtime control socket: mdc does not use it, and its default path is shared by every
 # gunicorn of the user, so two installs on one host would trip over each other.

@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         metrics,
         monitor,
         params,
+        protection,
         services,
         watchlists,
     )
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    protection.init_app(app)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(job_actions.bp)
     app.register_blueprint(collect.bp)

@@ -114,11 +114,17 @@ def _sign_in_again():
 
 def proved_token() -> bool:
     """The caller sent the token (Bearer) or has a session of it: may read error details.
-    Nothing is counted or limited here: for open pages such as /healthz."""
+    For open pages such as /healthz, which answer anyway: a wrong Bearer counts towards the
+    guessing limit, and past it even the right one proves nothing (no oracle for guesses)."""
     if not token():
         return False
-    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
-    return (scheme.lower() == "bearer" and _token_ok(credentials.strip())) or _session_ok()
+    header = request.headers.get("Authorization")
+    if header is None:
+        return _session_ok()
+    try:
+        return _bearer_ok(header) or _session_ok()
+    except TooManyRequests:
+        return False
 
 
 def _bearer_ok(header: str) -> bool:
