@@ -172,3 +172,15 @@ def test_the_edit_form_keeps_the_start_as_stored(client, start, shown, kind):
     before = client.get(f"/watchlists/{wid}", headers=JSON).get_json()["start"]
     saved = client.post(f"/watchlists/{wid}", data={**FORM, "period": "custom", "start": shown}, headers=JSON)
     assert saved.status_code == 200 and saved.get_json()["start"] == before
+
+
+def test_a_watchlist_whose_first_run_asks_for_too_many_bars_is_refused_like_a_submit(client):
+    """2,000 symbols of 1-second bars over a month is 5 billion bars: a run may ask for no more
+    than one submit (MDC_MAX_BARS_PER_SUBMIT), on creation and on edit."""
+    many = " ".join(f"W{i}" for i in range(2000))
+    refused = client.post("/watchlists", data={**FORM, "symbols": many, "interval": "1s"}, headers=JSON)
+    assert refused.status_code == 422
+    assert "a run may ask for at most 20,000,000 (MDC_MAX_BARS_PER_SUBMIT)" in refused.get_json()["errors"]["period"]
+    wid = create(client, symbols=many)["id"]  # daily bars: about 21 a symbol, fine
+    edit = client.post(f"/watchlists/{wid}", data={**FORM, "symbols": many, "interval": "1m"}, headers=JSON)
+    assert edit.status_code == 422 and "period" in edit.get_json()["errors"]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector import calendar
 from collector.i18n import N_, Message, N_plural, join_messages
-from collector.jobs.validation import ValidationError, build_spec, check_symbol, split_symbols
+from collector.jobs.validation import ValidationError, build_spec, check_symbol, estimated_bars, split_symbols
 from collector.parse import YES_NO_HELP, parse_bool, parse_whole
 from collector.sources import Source
 from collector.timespec import shown
@@ -43,8 +43,11 @@ class WatchlistSpec:
     schedule: dict[str, Any] = field(default_factory=dict)  # Schedule's fields but minute_s
 
 
-def validate(fields: Mapping[str, Any], get_source: Callable[[str], Source]) -> WatchlistSpec:
-    """A watchlist from form-like fields; ValidationError naming every field that is wrong."""
+def validate(fields: Mapping[str, Any], get_source: Callable[[str], Source], *,
+             max_bars: int | None = None) -> WatchlistSpec:
+    """A watchlist from form-like fields; ValidationError naming every field that is wrong.
+    With `max_bars` (MDC_MAX_BARS_PER_SUBMIT), its first run, which backfills every symbol,
+    may ask for no more bars than one submit."""
     errors: dict[str, str] = {}
     name = " ".join(str(fields.get("name") or "").split())
     if not name:
@@ -57,11 +60,24 @@ def validate(fields: Mapping[str, Any], get_source: Callable[[str], Source]) -> 
     schedule = schedule_from(fields, errors)
     if spec is not None and checked and "symbols" not in errors:
         _source_symbol_errors(fields, checked[1:], get_source, errors)
+    if spec is not None and max_bars is not None and "period" not in errors:
+        _check_backfill(estimated_bars(spec) * len(checked), len(checked), max_bars, errors)
     if errors or spec is None:
         raise ValidationError(errors)
     return WatchlistSpec(name=name, symbols=checked, source=spec.source, interval=spec.interval, kind=spec.kind,
                          options=spec.options, period=spec.period, start=None if spec.period else spec.start,
                          schedule=schedule)
+
+
+def _check_backfill(bars: int, symbols: int, most: int, errors: dict[str, str]) -> None:
+    if bars > most:
+        errors["period"] = N_plural(
+            "Its first run would ask for about {bars} bars ({n} symbol, the whole period divided by the interval); "
+            "a run may ask for at most {most} (MDC_MAX_BARS_PER_SUBMIT): choose fewer symbols, a shorter period "
+            "or a longer interval.",
+            "Its first run would ask for about {bars} bars ({n} symbols, the whole period divided by the interval); "
+            "a run may ask for at most {most} (MDC_MAX_BARS_PER_SUBMIT): choose fewer symbols, a shorter period "
+            "or a longer interval.", symbols, bars=bars, most=most)
 
 
 def _check_symbols(symbols: list[str], errors: dict[str, str]) -> list[str]:

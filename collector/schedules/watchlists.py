@@ -107,7 +107,7 @@ class WatchlistManager:
 
     # --- changing -----------------------------------------------------------------------
     def validate(self, fields: Mapping[str, Any]) -> validation.WatchlistSpec:
-        return validation.validate(fields, self.jobs.sources.get)
+        return validation.validate(fields, self.jobs.sources.get, max_bars=self.jobs.settings.max_bars_per_submit)
 
     def create(self, fields: Mapping[str, Any]) -> Watchlist:
         spec = self.validate(fields)
