@@ -133,3 +133,17 @@ def test_times_switch_to_the_browsers_zone_and_stay_switched(browser, live_serve
         assert page.locator("time[data-local]").first.inner_text() == "2024-01-02 10:30 GMT+1"
     finally:
         context.close()
+
+
+def test_the_collect_forms_own_requests_log_no_errors(page):
+    """The form's hx-disabled-elt ("find button[type=submit]") was inherited by its fields'
+    requests, where it finds nothing: an error in the console on every change."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto("/collect")
+    with page.expect_response(lambda r: "/collect/" in r.url):
+        page.select_option("select[name=source]", "yahoo")
+    with page.expect_response(lambda r: "/collect/" in r.url):
+        page.select_option("select[name=period]", "3mo")
+    page.wait_for_timeout(200)
+    assert errors == []

@@ -50,3 +50,17 @@ def test_switch_to_french_submit_and_follow_the_job(page, collectors, client, sc
     wait_for(lambda: "barres" in readout.inner_text(), message="the readout")
     text = readout.inner_text()
     assert " UTC → " in text and "clôture" in text and "Vol" in text and "," in text  # 123,45
+
+
+def test_the_forms_fit_a_phone_in_french(browser, live_server):
+    """French labels and options are longer ("Seulement quand je clique sur Exécuter maintenant"):
+    a select as wide as its longest option pushed the page sideways."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server, locale="fr-FR",
+                                extra_http_headers={"Accept-Language": "fr"})
+    page = phone.new_page()
+    try:
+        for url in ("/collect?lang=fr", "/watchlists?lang=fr"):
+            page.goto(url)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, url
+    finally:
+        phone.close()
