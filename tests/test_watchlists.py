@@ -62,7 +62,11 @@ def test_create_normalises_and_validates_every_field(watchlists):
     ({"schedule": "after_close", "calendar": "MOON"}, "calendar", "Unknown exchange calendar"),
     ({"schedule": "cron", "cron": "0 1 * * *", "calendar": "MOON"}, "calendar", "Unknown exchange calendar"),
     ({"schedule": "after_close", "offset_minutes": "-5"}, "offset_minutes", "from 0"),
-    ({"schedule": "cron", "cron": "61 * * * *"}, "cron", "5 fields"),
+    ({"schedule": "cron", "cron": "61 * *"}, "cron", "5 fields"),
+    ({"schedule": "cron", "cron": "61 * * * *"}, "cron", "minute '61' is not valid: use 0-59"),
+    ({"schedule": "cron", "cron": "0 25 * * 1-5"}, "cron", "hour '25' is not valid: use 0-23"),
+    ({"schedule": "cron", "cron": "0 0 * * 8"}, "cron", "day of the week '8' is not valid"),
+    ({"schedule": "cron", "cron": "0 0 31 2 *"}, "cron", "names no time that ever comes"),  # croniter accepts it
     ({"schedule": "cron", "cron": "0 18 * * *", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
 ])
 def test_bad_fields_are_named_with_a_message(watchlists, changes, field, fragment):

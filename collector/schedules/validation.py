@@ -214,15 +214,53 @@ def _cron(fields, errors: dict[str, str]) -> tuple[str, str]:
 
     expr = " ".join(str(fields.get("cron") or "").split())
     zone = str(fields.get("timezone") or "UTC").strip()
-    if len(expr.split()) != 5 or not croniter.is_valid(expr):
+    parts = expr.split()
+    if len(parts) != 5:
         errors["cron"] = N_("A cron expression has 5 fields: minute hour day-of-month month day-of-week, "
                             "for example 0 18 * * 1-5 (18:00 on weekdays).")
+    elif not croniter.is_valid(expr):
+        # Say which field: "0 25 * * 1-5" has its 5 fields, its hour is what is wrong.
+        wrong = next((i for i in range(5) if not croniter.is_valid(
+            " ".join(part if j == i else "*" for j, part in enumerate(parts)))), None)
+        errors["cron"] = _cron_field_error(wrong, shown(parts[wrong])) if wrong is not None else _NEVER
+    elif not _comes(croniter, expr):
+        errors["cron"] = _NEVER
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = N_("Unknown time zone {zone!r}: use a name such as Europe/Paris or America/New_York.",
                                 zone=shown(zone))
     return expr, zone
+
+
+_NEVER = N_("This cron expression names no time that ever comes, such as 0 0 31 2 * (31 February).")
+
+
+def _comes(croniter, expr: str) -> bool:
+    """Whether the expression names a time in the coming years (croniter gives up otherwise)."""
+    from croniter import CroniterBadDateError
+
+    try:
+        croniter(expr, datetime.now(ZoneInfo("UTC"))).get_next(datetime)
+        return True
+    except CroniterBadDateError:
+        return False
+
+
+def _cron_field_error(index: int, value: str) -> Message:
+    """One whole sentence per field, so each translates naturally."""
+    if index == 0:
+        return N_("The cron expression's minute {value!r} is not valid: use 0-59, a list (0,30) or a step (*/15).",
+                  value=value)
+    if index == 1:
+        return N_("The cron expression's hour {value!r} is not valid: use 0-23, a list (9,17) or a range (9-17).",
+                  value=value)
+    if index == 2:
+        return N_("The cron expression's day of the month {value!r} is not valid: use 1-31 or *.", value=value)
+    if index == 3:
+        return N_("The cron expression's month {value!r} is not valid: use 1-12, jan-dec or *.", value=value)
+    return N_("The cron expression's day of the week {value!r} is not valid: use 0-7 (0 and 7 are Sunday), "
+              "mon-sun, a range (1-5) or *.", value=value)
 
 
 def symbols_from_csv(data: bytes | str) -> str:
