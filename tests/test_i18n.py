@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
+from collector.jobs import lifecycle
 from tests.helpers import JSON, sim_frame, store_bars
 
 pytestmark = pytest.mark.usefixtures("french_catalog")
@@ -109,3 +110,13 @@ def test_exports_are_machine_formats_whatever_the_language(client, db):
         else:
             pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(french.get_data())),
                                           pd.read_parquet(io.BytesIO(english.get_data())))
+
+
+def test_each_row_count_agrees_with_its_own_number_in_french(make_app, db):
+    """French takes the singular for 0 and 1: "0 mise à jour", not "0 mises à jour"."""
+    client = make_app().test_client()
+    job = client.post("/jobs", data={"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1mo"},
+                      headers=JSON).get_json()
+    lifecycle.claim(db, job["id"], "c1")
+    page = client.get(f"/jobs/{job['id']}?lang=fr").get_data(as_text=True)
+    assert "0 nouvelle · 0 mise à jour · 0 inchangée" in page

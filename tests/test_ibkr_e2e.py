@@ -168,7 +168,7 @@ def test_gateway_not_running_says_so_then_fails(client, collectors):
     collectors.start("ib1", MDC_MAX_RETRIES="5", **{**FAST, "MDC_IB_PORT": str(port)})
     job = finished(client, submit(client, **one_day(interval="1h"))["id"])
     unreachable = (f"Cannot reach IB Gateway at 127.0.0.1:{port} from this machine: check that TWS or IB "
-                   "Gateway is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT")
+                   "Gateway is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT.")
     assert job["status"] == "FAILED" and job["error"] == unreachable  # one retry, not five
     retries = [m for m in messages(job) if m.startswith(unreachable + " Retrying")]
     assert len(retries) == 1 and retries[0].startswith(unreachable + " Retrying 1/1 in")

@@ -263,7 +263,7 @@ def test_unreachable_gateway_says_so_and_backs_off(make_source):
     with pytest.raises(Unreachable) as caught:
         src.fetch(request, src.plan(request)[0], lambda m: None)
     assert str(caught.value) == (f"Cannot reach IB Gateway at 127.0.0.1:{port} from this machine: check that "
-                                 "TWS or IB Gateway is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT")
+                                 "TWS or IB Gateway is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT.")
     assert caught.value.retry_after == pytest.approx(0.2) and caught.value.retries == 1
     waits = []
     with pytest.raises(TransientError) as again:

@@ -14,7 +14,7 @@ from tests.fakes.ib_gateway import FakeIbGateway
 from tests.helpers import JSON, wait_for
 
 UTC = timezone.utc
-YAHOO_DOWN = "Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL"
+YAHOO_DOWN = "Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL."
 
 
 def closed_port() -> int:

@@ -229,7 +229,7 @@ def test_a_server_that_cannot_be_reached_is_worth_one_retry_in_plain_words(setti
     with pytest.raises(Unreachable) as caught:
         src.fetch(request, src.plan(request)[0], lambda m: None)
     assert str(caught.value) == ("Cannot reach Yahoo Finance from this machine: "
-                                 "check internet access or MDC_YAHOO_BASE_URL")
+                                 "check internet access or MDC_YAHOO_BASE_URL.")
     assert caught.value.retries == 1
     src.close()
 

@@ -34,7 +34,7 @@ class NoData(Exception):
 
 def unreachable_message(host: str, port: int) -> str:
     return N_("Cannot reach IB Gateway at {host}:{port!s} from this machine: check that TWS or IB Gateway "
-              "is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT", host=host, port=port)
+              "is running with the API enabled, or MDC_IB_HOST and MDC_IB_PORT.", host=host, port=port)
 
 
 def is_unreachable(exc: BaseException) -> bool:

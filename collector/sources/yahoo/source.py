@@ -44,7 +44,7 @@ from .session import YahooSession, configure_yfinance, yfinance_call
 log = logging.getLogger("mdc.yahoo")
 
 _DAY = timedelta(days=1)
-UNREACHABLE = N_("Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL")
+UNREACHABLE = N_("Cannot reach Yahoo Finance from this machine: check internet access or MDC_YAHOO_BASE_URL.")
 # curl's codes for "no such host" and "nothing listens there": no answer will come by retrying.
 _UNREACHABLE_CODES = (CurlECode.COULDNT_RESOLVE_HOST, CurlECode.COULDNT_CONNECT, CurlECode.COULDNT_RESOLVE_PROXY)
 
