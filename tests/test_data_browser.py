@@ -110,3 +110,15 @@ def test_chart_of_minute_bars_candles_crosshair_zoom_and_readable_labels(browser
         page.screenshot(path=str(screenshots / "phone-series.png"))
     finally:
         phone.close()
+
+
+def test_the_first_time_label_reads_its_zone_after_it_not_over_it(page, db):
+    store_bars(db, sim_frame("AAPL", "1h", "2024-01-01", "2024-03-01"))
+    page.goto("/data/sim/AAPL/1h?kind=trades")
+    label = page.locator(".chart-labels .x.first")
+    zone = label.locator("span")
+    assert zone.inner_text() == "UTC"
+    text_end = page.evaluate("""e => { const r = document.createRange(); r.setStart(e.firstChild, 0);
+        r.setEnd(e.firstChild, e.firstChild.data.trimEnd().length); return r.getBoundingClientRect().right; }""",
+                             label.element_handle())
+    assert zone.bounding_box()["x"] >= text_end + 2  # "2024 UTC", a space between, not "2024UTC"
