@@ -120,3 +120,11 @@ def test_each_row_count_agrees_with_its_own_number_in_french(make_app, db):
     lifecycle.claim(db, job["id"], "c1")
     page = client.get(f"/jobs/{job['id']}?lang=fr").get_data(as_text=True)
     assert "0 nouvelle · 0 mise à jour · 0 inchangée" in page
+
+
+def test_a_jobs_pause_per_chunk_is_written_the_readers_way(make_app):
+    client = make_app().test_client()
+    job = client.post("/jobs", data={"symbol": "AAPL", "source": "sim", "interval": "1d", "period": "1mo",
+                                     "delay": "2"}, headers=JSON).get_json()
+    assert "2,0\u00a0s" in client.get(f"/jobs/{job['id']}?lang=fr").get_data(as_text=True).replace(" s", "\u00a0s")
+    assert "Pause per chunk: 2.0 s" in client.get(f"/jobs/{job['id']}?lang=en").get_data(as_text=True)

@@ -6,7 +6,6 @@ formats whatever the language."""
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -21,6 +20,7 @@ from markupsafe import Markup
 
 from collector import source_label
 
+from .forms import date_input
 from .i18n import formatted, gettext, per_request, pgettext, reader_locale, translated
 
 UTC = timezone.utc
@@ -283,15 +283,6 @@ def source_name(name: str) -> str:
 def run_badge(status: str) -> str:
     """The badge colour of a run's state: the job state it reads like."""
     return {"WAITING": "pending", "SKIPPED": "cancelled"}.get(status, str(status).lower())
-
-
-def date_input(value: str) -> str:
-    """The input type for a date field: a date picker would blank a date and time (typed with
-    curl, stored from the CLI), so those are shown as text, to be kept or edited."""
-    return "date" if not value or _ISO_DAY.fullmatch(value) else "text"
-
-
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def init_app(app: Flask) -> None:

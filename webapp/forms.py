@@ -3,6 +3,7 @@ and everything its templates need to draw it again with what the person typed.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -54,3 +55,12 @@ def form_context(values: dict, errors: dict, *, submitted=None, notes=None) -> d
             "note": SOURCE_NOTES.get(source, ""), "submitted_jobs": submitted or [], "notes": notes or [],
             "hint": None, "field_labels": FIELD_LABELS,
             "standard_fields": STANDARD_FIELDS}
+
+
+def date_input(value: str) -> str:
+    """The input type for a date field: a date picker would blank a date and time (typed with
+    curl, stored from the CLI), so those are shown as text, to be kept or edited."""
+    return "date" if not value or _ISO_DAY.fullmatch(value) else "text"
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
