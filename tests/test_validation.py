@@ -1,5 +1,6 @@
 """Job validation: every bad input gets a message naming the field and what is allowed."""
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -113,3 +114,9 @@ def test_symbols_people_use_are_accepted(manager, symbol):
 
 def test_several_symbols_make_several_specs():
     assert split_symbols("aapl, msft;nvda  AAPL") == ["AAPL", "MSFT", "NVDA"]
+
+
+def test_a_bad_option_is_marked_on_its_field_and_says_what_is_allowed(client):
+    page = client.post("/jobs", data={**GOOD, "delay": "99"}).get_data(as_text=True)
+    assert 'id="field-delay" name="delay" aria-invalid="true" aria-describedby="delay-error"' in page
+    assert re.search(r'<span class="field-error" id="delay-error">[^<]*A number of seconds from 0 to 5, such as 0.5', page)

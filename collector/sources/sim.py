@@ -51,8 +51,8 @@ class SimSource:
                 except (TypeError, ValueError):
                     delay = -1.0
                 if not 0 <= delay <= longest:  # NaN fails this too
-                    errors["delay"] = N_("Delay is the pause per chunk in seconds: a number from 0 to {longest:g} "
-                                         "(MDC_SIM_MAX_DELAY_SECONDS).", longest=longest)
+                    errors["delay"] = N_("A number of seconds from 0 to {longest:g}, such as 0.5 (the most is "
+                                         "MDC_SIM_MAX_DELAY_SECONDS).", longest=longest)
                 else:
                     clean["delay"] = delay
             elif key == "kind":
