@@ -118,19 +118,21 @@ def test_phone_banner_folds_into_one_line_and_stays_in_view(browser, live_server
         context.close()
 
 
-def test_times_switch_to_the_browsers_zone_and_stay_switched(browser, live_server, client):
+def test_times_switch_to_the_browsers_zone_and_stay_switched(browser, live_server, client, queue):
+    """Event times follow the switch; the job's range is a range of bars, and stays in UTC like them."""
     client.post("/jobs", data={"symbol": "AAPL", "source": "sim", "interval": "1h", "start": "2024-01-02T09:30",
                                "end": "2024-01-03T16:00"}, headers=JSON)
+    queue.add_event(1, state="PENDING", message="Waiting for a collector.")
     context = browser.new_context(base_url=live_server, timezone_id="Europe/Berlin")
     page = context.new_page()
     try:
         page.goto("/jobs/1")
-        start = page.locator("time[data-local]").first
-        assert start.inner_text() == "2024-01-02 09:30 UTC"
+        event, start = page.locator("#events time[data-local]").first, page.locator("time[datetime^=\"2024-01-02\"]")
+        assert event.inner_text().endswith(" UTC") and start.inner_text() == "2024-01-02 09:30 UTC"
         page.get_by_role("button", name="Times in UTC").click()
-        assert start.inner_text() == "2024-01-02 10:30 GMT+1"
+        assert event.inner_text().endswith(" GMT+1") and start.inner_text() == "2024-01-02 09:30 UTC"
         page.goto("/jobs/1")  # remembered
-        assert page.locator("time[data-local]").first.inner_text() == "2024-01-02 10:30 GMT+1"
+        assert page.locator("#events time[data-local]").first.inner_text().endswith(" GMT+1")
     finally:
         context.close()
 
