@@ -67,6 +67,11 @@ def test_create_normalises_and_validates_every_field(watchlists):
     ({"schedule": "cron", "cron": "0 25 * * 1-5"}, "cron", "hour '25' is not valid: use 0-23"),
     ({"schedule": "cron", "cron": "0 0 * * 8"}, "cron", "day of the week '8' is not valid"),
     ({"schedule": "cron", "cron": "0 0 31 2 *"}, "cron", "names no time that ever comes"),  # croniter accepts it
+    # croniter 7 reads these as * (every hour, every minute): refused, not run far more often than asked
+    ({"schedule": "cron", "cron": "0 9-9 * * *"}, "cron", "range '9-9' does not go from a lower to a higher"),
+    ({"schedule": "cron", "cron": "0 17-9 * * *"}, "cron", "range '17-9'"),
+    ({"schedule": "cron", "cron": "0 0 31 2-2 *"}, "cron", "range '2-2'"),
+    ({"schedule": "cron", "cron": "0 9 * * mon-mon"}, "cron", "range 'mon-mon'"),
     ({"schedule": "cron", "cron": "0 18 * * *", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
 ])
 def test_bad_fields_are_named_with_a_message(watchlists, changes, field, fragment):

@@ -10,7 +10,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector import calendar
 from collector.i18n import N_, Message, N_plural, join_messages
@@ -19,6 +18,7 @@ from collector.parse import YES_NO_HELP, parse_bool, parse_whole
 from collector.sources import Source
 from collector.timespec import shown
 
+from .cron_fields import cron_fields
 from .timing import KINDS, Schedule
 
 MAX_SYMBOLS = 2000
@@ -188,7 +188,7 @@ def schedule_from(fields: Mapping[str, Any], errors: dict[str, str]) -> dict[str
         out["every_minutes"] = _whole(fields, "every_minutes", None, 1, 1440, errors)
         out["market_hours_only"] = _yes(fields, "market_hours_only", errors)
     elif kind == "cron":
-        out["cron"], out["timezone"] = _cron(fields, errors)
+        out["cron"], out["timezone"] = cron_fields(fields, errors)
     return out
 
 
@@ -207,60 +207,6 @@ def _yes(fields, name: str, errors: dict[str, str]) -> bool:
         errors[name] = N_("{field} must be {yes_no}.", field=FIELD_NAMES[name], yes_no=YES_NO_HELP)
         return False
     return value
-
-
-def _cron(fields, errors: dict[str, str]) -> tuple[str, str]:
-    from croniter import croniter
-
-    expr = " ".join(str(fields.get("cron") or "").split())
-    zone = str(fields.get("timezone") or "UTC").strip()
-    parts = expr.split()
-    if len(parts) != 5:
-        errors["cron"] = N_("A cron expression has 5 fields: minute hour day-of-month month day-of-week, "
-                            "for example 0 18 * * 1-5 (18:00 on weekdays).")
-    elif not croniter.is_valid(expr):
-        # Say which field: "0 25 * * 1-5" has its 5 fields, its hour is what is wrong.
-        wrong = next((i for i in range(5) if not croniter.is_valid(
-            " ".join(part if j == i else "*" for j, part in enumerate(parts)))), None)
-        errors["cron"] = _cron_field_error(wrong, shown(parts[wrong])) if wrong is not None else _NEVER
-    elif not _comes(croniter, expr):
-        errors["cron"] = _NEVER
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = N_("Unknown time zone {zone!r}: use a name such as Europe/Paris or America/New_York.",
-                                zone=shown(zone))
-    return expr, zone
-
-
-_NEVER = N_("This cron expression names no time that ever comes, such as 0 0 31 2 * (31 February).")
-
-
-def _comes(croniter, expr: str) -> bool:
-    """Whether the expression names a time in the coming years (croniter gives up otherwise)."""
-    from croniter import CroniterBadDateError
-
-    try:
-        croniter(expr, datetime.now(ZoneInfo("UTC"))).get_next(datetime)
-        return True
-    except CroniterBadDateError:
-        return False
-
-
-def _cron_field_error(index: int, value: str) -> Message:
-    """One whole sentence per field, so each translates naturally."""
-    if index == 0:
-        return N_("The cron expression's minute {value!r} is not valid: use 0-59, a list (0,30) or a step (*/15).",
-                  value=value)
-    if index == 1:
-        return N_("The cron expression's hour {value!r} is not valid: use 0-23, a list (9,17) or a range (9-17).",
-                  value=value)
-    if index == 2:
-        return N_("The cron expression's day of the month {value!r} is not valid: use 1-31 or *.", value=value)
-    if index == 3:
-        return N_("The cron expression's month {value!r} is not valid: use 1-12, jan-dec or *.", value=value)
-    return N_("The cron expression's day of the week {value!r} is not valid: use 0-7 (0 and 7 are Sunday), "
-              "mon-sun, a range (1-5) or *.", value=value)
 
 
 def symbols_from_csv(data: bytes | str) -> str:
