@@ -48,6 +48,7 @@ _API: dict[str, str] = {
     "TimeParseError": "collector.timespec", "interval_seconds": "collector.timespec",
     "is_intraday": "collector.timespec", "utcnow": "collector.timespec",
     "parse_bool": "collector.parse", "parse_whole": "collector.parse", "upper_ascii": "collector.parse",
+    "YES_NO_HELP": "collector.parse",
     # reading the data: pandas frames, adjusted for splits and dividends, resampled by session
     "read_bars": "collector.reading", "series_frames": "collector.reading",
     "check_adjust": "collector.frames", "check_resample": "collector.frames", "resample_targets": "collector.frames",

@@ -3,7 +3,7 @@
 import pytest
 
 from collector.store.models import JobStatus
-from tests.helpers import JSON, end_job
+from tests.helpers import JSON, end_job, sim_frame, store_bars
 
 pytestmark = pytest.mark.both_databases  # each test runs on SQLite and on PostgreSQL
 
@@ -133,3 +133,17 @@ def test_cancel_never_redirects_off_site(client):
     assert response.status_code == 303 and response.headers["Location"] == "/jobs/1"
     local = client.post("/jobs/1/cancel", data={"next": "/jobs?tab=all"})
     assert local.headers["Location"] == "/jobs?tab=all"
+
+
+@pytest.mark.parametrize("said, only_missing", [("false", False), ("no", False), ("0", False), ("", False),
+                                                ("true", True), ("on", True)])
+def test_only_missing_reads_yes_and_no_like_every_other_field(client, db, said, only_missing):
+    store_bars(db, sim_frame("AAPL", "1d", "2020-01-01", "2021-01-01"), interval="1d")
+    body = client.post("/jobs", data={**FORM, "period": "", "start": "2020-01-01", "end": "2021-03-01",
+                                      "only_missing": said}, headers=JSON).get_json()
+    assert (body["start"] > "2020-12-01") == only_missing, body  # after the stored days, or the whole range
+
+
+def test_only_missing_that_is_neither_yes_nor_no_is_a_422(client):
+    response = client.post("/jobs", data={**FORM, "only_missing": "perhaps"}, headers=JSON)
+    assert response.status_code == 422 and "yes or no" in response.get_json()["errors"]["only_missing"]

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
-from collector import MAX_CLEANUP_DAYS, N_, TABS, ValidationError, join_messages, parse_bool, parse_whole, shown
+from collector import (
+    MAX_CLEANUP_DAYS,
+    N_,
+    TABS,
+    YES_NO_HELP,
+    ValidationError,
+    join_messages,
+    parse_bool,
+    parse_whole,
+    shown,
+)
 
 from . import services
 from .auth import safe_next
@@ -25,7 +35,11 @@ def create():
     fields = job_fields(request.form)
     values = dict(request.form.items())
     try:
-        results = services.get().jobs.submit(fields, only_missing=bool(request.form.get("only_missing")))
+        only_missing = parse_bool(request.form.get("only_missing"), empty=False)
+        if only_missing is None:  # "false" and "no" must not switch it on
+            raise ValidationError({"only_missing": N_("must be {yes_no}, got {value!r}", yes_no=YES_NO_HELP,
+                                                      value=shown(request.form["only_missing"]))})
+        results = services.get().jobs.submit(fields, only_missing=only_missing)
     except ValidationError as exc:
         if wants_json():
             return {"errors": exc.errors}, 422
