@@ -147,3 +147,15 @@ def test_only_missing_reads_yes_and_no_like_every_other_field(client, db, said, 
 def test_only_missing_that_is_neither_yes_nor_no_is_a_422(client):
     response = client.post("/jobs", data={**FORM, "only_missing": "perhaps"}, headers=JSON)
     assert response.status_code == 422 and "yes or no" in response.get_json()["errors"]["only_missing"]
+
+
+def test_a_request_whose_job_is_stopping_after_a_cancel_says_so_instead_of_returning_that_job(client, db):
+    from collector.jobs import lifecycle
+
+    first = client.post("/jobs", data=FORM, headers=JSON).get_json()
+    lifecycle.claim(db, first["id"], "c1")
+    client.post(f"/jobs/{first['id']}/cancel", headers=JSON)  # running: it stops after its chunk
+    again = client.post("/jobs", data=FORM, headers=JSON)
+    assert again.status_code == 422
+    assert (f"Job #{first['id']} asks for the same bars and is stopping after a cancel"
+            in again.get_json()["errors"]["symbol"])

@@ -12,7 +12,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from collector.i18n import N_, join_messages
+from collector.i18n import N_, N_plural, job_numbers, join_messages
 from collector.queue import Queue, Registry
 from collector.settings import Settings
 from collector.sources import SourceSet
@@ -114,7 +114,21 @@ class JobManager(JobQueries):
                 raise ValidationError({"only_missing": N_("Nothing is missing: every bar of that range is already "
                                                           "stored.")})
         self._check_room(len(specs))
+        self._check_not_stopping(specs)
         return [self.create(spec) for spec in specs]
+
+    def _check_not_stopping(self, specs: list[JobSpec]) -> None:
+        """The same request, cancelled but still finishing its chunk, holds its place until it
+        stops: say so, rather than hand back a job that is about to end CANCELLED."""
+        with self.db.read() as session:
+            stopping = session.scalars(select(Job.id).where(
+                Job.request_key.in_([spec.request_key for spec in specs]), Job.status == JobStatus.RUNNING,
+                Job.cancel_requested.is_(True))).all()
+        if stopping:
+            raise ValidationError({"symbol": N_plural(
+                "Job {ids} asks for the same bars and is stopping after a cancel: submit again once it has stopped, "
+                "in a few seconds.", "Jobs {ids} ask for the same bars and are stopping after a cancel: submit again "
+                "once they have stopped, in a few seconds.", len(stopping), ids=job_numbers(stopping))})
 
     def create(self, spec: JobSpec, tags: Tags | None = None, *, retry_of: int | None = None) -> Submitted:
         job = new_job(spec, {**(tags or {}), "retry_of": retry_of})  # marked as queued in the same write (see new_job)
