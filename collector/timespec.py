@@ -139,7 +139,8 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
 
 def _split_zone(text: str, end_of_day: bool) -> tuple[str, ZoneInfo | None]:
     parts = text.rsplit(" ", 1)
-    if len(parts) == 2 and "/" in parts[1]:
+    # A zone's name has a slash (Europe/Paris), or is a short one in capitals (UTC, GMT)
+    if len(parts) == 2 and ("/" in parts[1] or (parts[1].isascii() and parts[1].isalpha() and parts[1].isupper())):
         try:
             return parts[0], ZoneInfo(parts[1])
         except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -96,7 +96,7 @@ def _add(args, services, parser) -> int:
         print(json.dumps({"id": watchlist.id, "name": watchlist.name, "symbols": watchlist.symbols}))
     else:
         print(watchlist.id)
-        print(f"{watchlist.name}: {len(watchlist.symbols):,} symbols, next run "
+        print(f"{watchlist.name}: {len(watchlist.symbols):,} symbol{'' if len(watchlist.symbols) == 1 else 's'}, next run "
               f"{_when(services.watchlists.next_run(watchlist))}", file=sys.stderr)
     return 0
 
@@ -113,7 +113,8 @@ def _list(args, services) -> int:
         print(json.dumps(rows))
     for row in rows if not args.json else []:
         state = "paused" if row["paused"] else f"next run {_when(row['next_run'])}"
-        print(f"{row['id']:>4}  {row['name']:<20} {row['symbols']:>5,} symbols  {row['source']} {row['interval']}  "
+        symbols = "symbol " if row["symbols"] == 1 else "symbols"
+        print(f"{row['id']:>4}  {row['name']:<20} {row['symbols']:>5,} {symbols}  {row['source']} {row['interval']}  "
               f"{row['schedule']} — {state}")
     if not rows and not args.json:
         print("no watchlists yet: python -m collector watchlist add --help")

@@ -44,8 +44,21 @@ def test_bad_input_names_field_and_what_is_allowed(manager, changes, field, frag
 
 def test_sim_options_are_validated(manager):
     errors = errors_for(manager, options={"delay": "forever", "colour": "red"})
-    assert "number from 0 to 5 (MDC_SIM_MAX_DELAY_SECONDS)" in errors["delay"]
+    assert "A number of seconds from 0 to 5, such as 0.5 (the most is MDC_SIM_MAX_DELAY_SECONDS)" in errors["delay"]
     assert "no option 'colour'" in errors["colour"]
+    assert "delay" in errors_for(manager, options={"delay": "\u0661"})  # an Arabic-Indic 1: float() reads it
+
+
+def test_a_limit_of_the_source_is_said_where_the_range_came_from(manager):
+    # the simulated source keeps 5,000,000 bars a job
+    assert "limited to 5,000,000 per job" in errors_for(manager, interval="1s", period="1y")["period"]
+    dated = errors_for(manager, interval="1s", period="", start="2023-01-01", end="2024-01-01")
+    assert "limited to 5,000,000 per job" in dated["start"]
+
+
+def test_short_zone_names_in_capitals_are_read(manager):
+    (spec,) = manager.validate({**GOOD, "period": "", "start": "2024-03-01 09:30 UTC", "end": "2024-03-02 GMT"})
+    assert spec.start == datetime(2024, 3, 1, 9, 30, tzinfo=timezone.utc)
 
 
 def test_good_input_normalises(manager):

@@ -111,6 +111,8 @@ def build_spec(fields: Mapping[str, Any], symbol: str, get_source: Callable[[str
                    start=span.start, end=span.end, period=period, options=options, end_is_now=span.end_is_now)
     source_errors = source.validate(spec.request())
     if source_errors:
+        if period and "start" in source_errors:  # the range came from the period: say it there
+            source_errors = {("period" if k == "start" else k): v for k, v in source_errors.items()}
         raise ValidationError(source_errors)
     return spec
 

@@ -46,8 +46,8 @@ class SimSource:
                 if value in (None, ""):
                     continue
                 longest = self.settings.sim_max_delay_seconds
-                try:
-                    delay = float(value)
+                try:  # ASCII digits only, as everywhere: float() would also read '١' (an Arabic-Indic 1)
+                    delay = float(value) if str(value).isascii() else -1.0
                 except (TypeError, ValueError):
                     delay = -1.0
                 if not 0 <= delay <= longest:  # NaN fails this too
