@@ -116,7 +116,7 @@ def test_limits_are_refused_at_submit_with_the_first_allowed_date(client, yahoo_
     errors = refused(client, symbol="AAPL", source="yahoo", interval="1m", start=days_ago(40))
     assert errors == {"start": f"Yahoo keeps 1-minute bars for the last 30 days only: choose a start after {earliest}"}
     errors = refused(client, symbol="AAPL", source="yahoo", interval="5m", period="3mo")
-    assert errors["start"].startswith("Yahoo keeps 5-minute bars for the last 60 days only")
+    assert errors["period"].startswith("Yahoo keeps 5-minute bars for the last 60 days only")  # the range came from it
     errors = refused(client, symbol="AAPL", source="yahoo", interval="5s", period="1d")
     assert "does not offer 5s bars" in errors["interval"]
     errors = refused(client, symbol="AAPL", source="yahoo", interval="1d", period="1y", adjusted="maybe")
