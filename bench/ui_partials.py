@@ -58,7 +58,7 @@ def run_a_watchlist(settings: Settings, db: Database) -> int:
     watchlists = connect(settings, db=db).watchlists
     symbols = " ".join(f"S{i}" for i in range(500))
     watchlist = watchlists.create({"name": "bench", "symbols": symbols, "source": "sim", "interval": "1m",
-                                   "period": "1mo", "schedule": "none"})
+                                   "period": "5d", "schedule": "none"})  # within MDC_MAX_BARS_PER_SUBMIT
     watchlists.run_now(watchlist.id)
     return watchlist.id
 
