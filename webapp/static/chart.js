@@ -81,11 +81,10 @@
         queuedKey = null;
         if (asked !== wentAway) return;  // Back came first: this answer was dropped
         // The chart was replaced: give the new one the keyboard (unless the reader went
-        // elsewhere meanwhile), so + and − keep zooming. htmx answers before its settle step
-        // fires htmx:load, so set the new chart up here.
+        // elsewhere meanwhile), so + and − keep zooming (htmx:afterSwap, below, set it up).
         var keep = hadFocus && document.activeElement === document.body;
         var fresh = keep && document.querySelector("#chart [data-chart]");
-        if (fresh) { setup(fresh); fresh.focus(); }
+        if (fresh) fresh.focus();
         if (fresh && key) fresh.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true}));
       }, function () { busy = false; queuedKey = null; });
     }
